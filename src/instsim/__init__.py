@@ -1,0 +1,94 @@
+"""instsim: music similarity that focuses on one instrument.
+
+One Conditional Similarity Network maps mixed music to an embedding made of
+named sub-spaces (drums, bass, piano, guitar, others), so tracks can be compared
+by their drums, their bass line, and so on.
+
+>>> import instsim
+>>> v = instsim.embed("song.flac", focus="bass")  # doctest: +SKIP
+
+``import instsim`` is light: torch-backed objects (``Extractor``, ``embed``,
+``CSN``) load on first use, and mirdata, essentia, scikit-learn and click load
+only where they are needed.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    AudioDecodeError,
+    ConfigError,
+    DatasetError,
+    EmptyAudioError,
+    InstsimError,
+    ModelMismatchError,
+    ModelNotFoundError,
+    NonFiniteAudioError,
+    PluginNotFoundError,
+    SilentAudioError,
+    UnknownInstrumentError,
+)
+
+__version__ = "0.1.0"
+
+#: Sub-space names of the default model, in embedding order.
+INSTRUMENTS: tuple[str, ...] = ("drums", "bass", "piano", "guitar", "others")
+
+__all__ = [
+    "CSN",
+    "INSTRUMENTS",
+    "AudioDecodeError",
+    "CSNConfig",
+    "ConfigError",
+    "DatasetError",
+    "EmptyAudioError",
+    "Extractor",
+    "InstsimError",
+    "LogMelConfig",
+    "ModelMismatchError",
+    "ModelNotFoundError",
+    "NonFiniteAudioError",
+    "PluginNotFoundError",
+    "SilentAudioError",
+    "TrackEmbedding",
+    "UnknownInstrumentError",
+    "__version__",
+    "audio_info",
+    "embed",
+    "load_audio",
+    "registry",
+]
+
+_LAZY = {
+    "Extractor": "instsim.extractor",
+    "TrackEmbedding": "instsim.extractor",
+    "embed": "instsim.extractor",
+    "CSN": "instsim.model",
+    "CSNConfig": "instsim.model",
+    "LogMelConfig": "instsim.frontend",
+    "load_audio": "instsim.audio",
+    "audio_info": "instsim.audio",
+    "registry": "instsim.registry",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import registry
+    from .audio import audio_info, load_audio
+    from .extractor import Extractor, TrackEmbedding, embed
+    from .frontend import LogMelConfig
+    from .model import CSN, CSNConfig
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = import_module(_LAZY[name])
+        value = module if name == "registry" else getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'instsim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

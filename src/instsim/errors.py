@@ -1,0 +1,120 @@
+"""The instsim exception family.
+
+Every error instsim raises on purpose derives from :class:`InstsimError`. Each
+subclass also inherits the builtin exception a user would naturally catch
+(``OSError`` for files, ``KeyError`` for unknown names, ``ValueError`` for bad
+values), so ``except OSError`` keeps working in code that does not know instsim.
+
+Messages name the file or value, say why, and list the valid choices when
+there are some.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "AudioDecodeError",
+    "ConfigError",
+    "DatasetError",
+    "EmptyAudioError",
+    "InstsimError",
+    "ModelMismatchError",
+    "ModelNotFoundError",
+    "NonFiniteAudioError",
+    "PluginNotFoundError",
+    "SilentAudioError",
+    "UnknownInstrumentError",
+]
+
+
+def _choices(choices: Iterable[str]) -> str:
+    items = sorted(str(c) for c in choices)
+    return ", ".join(repr(c) for c in items) if items else "(none)"
+
+
+class InstsimError(Exception):
+    """Root of every error raised by instsim."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class AudioDecodeError(InstsimError, OSError):
+    """A file could not be read as audio (missing, unreadable, corrupt, not audio)."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot decode audio file {self.path!r}: {reason}")
+
+
+class EmptyAudioError(AudioDecodeError):
+    """A file decodes to zero samples."""
+
+    def __init__(self, path: object) -> None:
+        super().__init__(path, "the file contains no audio samples")
+
+
+class NonFiniteAudioError(InstsimError, ValueError):
+    """Audio samples contain NaN or infinity."""
+
+    def __init__(self, source: object, n_bad: int | None = None) -> None:
+        self.path = str(source)
+        detail = f" ({n_bad} samples)" if n_bad is not None else ""
+        super().__init__(f"audio from {self.path!r} contains NaN or infinite samples{detail}")
+
+
+class SilentAudioError(InstsimError, ValueError):
+    """Audio has no segment above the silence threshold, so it has no embedding."""
+
+    def __init__(self, source: object, threshold_db: float) -> None:
+        self.path = str(source)
+        super().__init__(
+            f"audio from {self.path!r} is silent: no segment is louder than "
+            f"{threshold_db:g} dBFS RMS, so there is nothing to embed"
+        )
+
+
+class UnknownInstrumentError(InstsimError, KeyError):
+    """An instrument (sub-space) name the model does not have."""
+
+    def __init__(self, name: object, valid: Iterable[str]) -> None:
+        self.name = name
+        self.valid = list(valid)
+        super().__init__(
+            f"unknown instrument {name!r}; this model's instruments are: "
+            + ", ".join(repr(v) for v in self.valid)
+        )
+
+
+class PluginNotFoundError(InstsimError, KeyError):
+    """No plugin of that name is registered in the entry-point group."""
+
+    def __init__(self, group: str, name: object, available: Iterable[str]) -> None:
+        self.group = group
+        self.name = name
+        self.available = sorted(available)
+        super().__init__(
+            f"no plugin named {name!r} in group {group!r}; available: {_choices(self.available)}"
+        )
+
+
+class ModelNotFoundError(InstsimError, FileNotFoundError):
+    """Model files could not be found (bundled, local folder or Hub)."""
+
+
+class ModelMismatchError(InstsimError, ValueError):
+    """Model files exist but do not fit together (weights vs. config)."""
+
+
+class ConfigError(InstsimError, ValueError):
+    """A configuration value is missing or invalid; the message names the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"invalid config field {field!r}: {message}")
+
+
+class DatasetError(InstsimError, OSError):
+    """A dataset folder is missing, incomplete or not in the expected layout."""

@@ -1,0 +1,334 @@
+"""The Conditional Similarity Network: backbone + named sub-spaces + fixed masks.
+
+``CSN`` maps a batch of mono waveforms (or of log-mel spectrograms) to embeddings
+of ``len(instruments) * subspace_dim`` dimensions. Sub-space ``c`` is the slice
+``[c * D, (c + 1) * D)``; its mask ``m_c`` is one there and zero elsewhere
+(method.md, "Notation"). The masks are fixed, not learned.
+
+Persistence goes through huggingface_hub's :class:`~huggingface_hub.ModelHubMixin`:
+``save_pretrained`` writes ``config.json`` + ``model.safetensors`` (never a
+pickle), ``from_pretrained`` reads a folder or a Hub repo and loads only
+safetensors.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from huggingface_hub import ModelHubMixin
+from torch import nn
+
+from . import registry
+from .errors import ConfigError, ModelMismatchError, ModelNotFoundError, UnknownInstrumentError
+from .frontend import LogMel, LogMelConfig
+
+__all__ = ["CONFIG_NAME", "CSN", "DEFAULT_INSTRUMENTS", "WEIGHTS_NAME", "CSNConfig"]
+
+#: The paper's five conditions, in sub-space order.
+DEFAULT_INSTRUMENTS: tuple[str, ...] = ("drums", "bass", "piano", "guitar", "others")
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class CSNConfig:
+    """Everything needed to rebuild a model and its preprocessing.
+
+    Attributes
+    ----------
+    instruments : tuple of str
+        Sub-space names, in order. Default: drums, bass, piano, guitar, others.
+    subspace_dim : int
+        Dimensions per sub-space (``D``); the embedding has
+        ``len(instruments) * subspace_dim`` dimensions.
+    backbone : str
+        Name of a plugin in ``instsim.backbones`` (``"unet"``, ``"fcn"``, ...).
+    backbone_kwargs : dict
+        Extra keyword arguments for the backbone (JSON-serialisable).
+    frontend : LogMelConfig
+        Log-mel parameters (sample rate, FFT, hop, mel bands, range, normalisation).
+    segment_seconds : float [seconds]
+        Default analysis segment length (3 s, as in the paper).
+    hop_seconds : float [seconds]
+        Default hop between segments (1.5 s = 50 % overlap).
+    silence_db : float [dBFS]
+        A segment whose RMS is below this is silent: it is excluded from the track
+        mean, and a file with only silent segments cannot be embedded.
+    name : str
+        Free-form model identifier (stored in outputs).
+    """
+
+    instruments: tuple[str, ...] = DEFAULT_INSTRUMENTS
+    subspace_dim: int = 128
+    backbone: str = "unet"
+    backbone_kwargs: dict[str, Any] = field(default_factory=dict)
+    frontend: LogMelConfig = field(default_factory=LogMelConfig)
+    segment_seconds: float = 3.0
+    hop_seconds: float = 1.5
+    silence_db: float = -60.0
+    name: str = "instsim-csn"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.instruments, str) or not isinstance(self.instruments, (list, tuple)):
+            raise ConfigError("instruments", f"must be a list of names, got {self.instruments!r}")
+        inst = tuple(self.instruments)
+        if not inst or not all(isinstance(i, str) and i for i in inst):
+            raise ConfigError("instruments", f"must be non-empty strings, got {list(inst)!r}")
+        if len(set(inst)) != len(inst):
+            raise ConfigError("instruments", f"names must be unique, got {list(inst)!r}")
+        self.instruments = inst
+        if (
+            isinstance(self.subspace_dim, bool)
+            or not isinstance(self.subspace_dim, int)
+            or self.subspace_dim <= 0
+        ):
+            raise ConfigError(
+                "subspace_dim", f"must be a positive integer, got {self.subspace_dim!r}"
+            )
+        if not isinstance(self.backbone, str) or not self.backbone:
+            raise ConfigError("backbone", f"must be a plugin name, got {self.backbone!r}")
+        if not isinstance(self.backbone_kwargs, dict):
+            raise ConfigError("backbone_kwargs", f"must be a mapping, got {self.backbone_kwargs!r}")
+        if isinstance(self.frontend, dict):
+            self.frontend = LogMelConfig.from_dict(self.frontend)
+        elif not isinstance(self.frontend, LogMelConfig):
+            raise ConfigError("frontend", f"must be a mapping, got {self.frontend!r}")
+        for name in ("segment_seconds", "hop_seconds"):
+            v = getattr(self, name)
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float))
+                or not math.isfinite(v)
+                or v <= 0
+            ):
+                raise ConfigError(name, f"must be a positive number of seconds, got {v!r}")
+            setattr(self, name, float(v))
+        if isinstance(self.silence_db, bool) or not isinstance(self.silence_db, (int, float)):
+            raise ConfigError("silence_db", f"must be a number (dBFS), got {self.silence_db!r}")
+        self.silence_db = float(self.silence_db)
+
+    @property
+    def embedding_dim(self) -> int:
+        """Total embedding size, ``len(instruments) * subspace_dim``."""
+        return len(self.instruments) * self.subspace_dim
+
+    def subspace(self, instrument: str) -> slice:
+        """The slice of the embedding that belongs to ``instrument``."""
+        try:
+            i = self.instruments.index(instrument)
+        except ValueError:
+            raise UnknownInstrumentError(instrument, self.instruments) from None
+        return slice(i * self.subspace_dim, (i + 1) * self.subspace_dim)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "instruments": list(self.instruments),
+            "subspace_dim": self.subspace_dim,
+            "backbone": self.backbone,
+            "backbone_kwargs": dict(self.backbone_kwargs),
+            "frontend": self.frontend.to_dict(),
+            "segment_seconds": self.segment_seconds,
+            "hop_seconds": self.hop_seconds,
+            "silence_db": self.silence_db,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CSNConfig:
+        """Build and validate from a dict; unknown keys are ignored."""
+        if not isinstance(data, dict):
+            raise ConfigError(
+                "<root>", f"a model config must be a mapping, got {type(data).__name__}"
+            )
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> CSNConfig:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ModelNotFoundError(f"cannot read model config {str(path)!r}: {exc}") from None
+        return cls.from_dict(data)
+
+
+class CSN(
+    nn.Module,
+    ModelHubMixin,
+    library_name="instsim",
+    tags=["audio", "music-similarity", "instsim"],
+    repo_url="https://github.com/instsim/instsim",
+    license="mit",
+):
+    """Conditional Similarity Network.
+
+    Parameters
+    ----------
+    config : CSNConfig
+        Instruments, sub-space size, backbone (by plugin name) and frontend.
+
+    Shapes
+    ------
+    ``forward(wave: [batch, n_samples]) -> [batch, embedding_dim]`` (waveform at
+    ``config.frontend.sample_rate``); ``embed_mel(x: [batch, 1, n_mels, n_frames])``
+    does the same from a log-mel batch.
+    """
+
+    def __init__(self, config: CSNConfig) -> None:
+        super().__init__()
+        if isinstance(config, dict):
+            config = CSNConfig.from_dict(config)
+        self.config = config
+        backbone_cls = registry.load("backbones", config.backbone)
+        self.frontend = LogMel(config.frontend)
+        try:
+            self.backbone = backbone_cls(
+                n_mels=config.frontend.n_mels,
+                embedding_dim=config.embedding_dim,
+                **config.backbone_kwargs,
+            )
+        except TypeError as exc:
+            raise ConfigError(
+                "backbone_kwargs", f"backbone {config.backbone!r} rejected them: {exc}"
+            ) from None
+        n, d = len(config.instruments), config.subspace_dim
+        masks = torch.zeros(n, n * d)
+        for i in range(n):
+            masks[i, i * d : (i + 1) * d] = 1.0
+        self.register_buffer("masks", masks, persistent=False)
+
+    @property
+    def instruments(self) -> tuple[str, ...]:
+        return self.config.instruments
+
+    def mask(self, instrument: str) -> torch.Tensor:
+        """The fixed binary mask ``m_c`` of ``instrument``, shape ``[embedding_dim]``."""
+        return self.masks[self.config.subspace(instrument).start // self.config.subspace_dim]
+
+    def embed_mel(self, x: torch.Tensor) -> torch.Tensor:
+        """Embed a log-mel batch ``[batch, 1, n_mels, n_frames]`` -> ``[batch, embedding_dim]``."""
+        return self.backbone(x)
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        return self.backbone(self.frontend(wave))
+
+    # ---- persistence (huggingface_hub mixin hooks) -------------------------------
+    def _save_pretrained(self, save_directory: Path) -> None:
+        from safetensors.torch import save_model
+
+        save_model(self, str(Path(save_directory) / WEIGHTS_NAME))
+        (Path(save_directory) / CONFIG_NAME).write_text(
+            json.dumps(self.config.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+
+    @classmethod
+    def _from_pretrained(
+        cls,
+        *,
+        model_id: str,
+        revision: str | None,
+        cache_dir: str | Path | None,
+        force_download: bool,
+        local_files_only: bool,
+        token: str | bool | None,
+        config: CSNConfig | None = None,
+        map_location: str = "cpu",
+        **model_kwargs: Any,
+    ) -> CSN:
+        from huggingface_hub import hf_hub_download
+
+        if os.path.isdir(model_id):
+            weights = os.path.join(model_id, WEIGHTS_NAME)
+            missing = [
+                n
+                for n in (CONFIG_NAME, WEIGHTS_NAME)
+                if not os.path.isfile(os.path.join(model_id, n))
+            ]
+            if missing:
+                raise ModelNotFoundError(
+                    f"model folder {model_id!r} lacks {', '.join(missing)}; a model folder "
+                    f"holds {CONFIG_NAME} and {WEIGHTS_NAME} (written by save_pretrained)"
+                )
+        else:
+            if config is None:  # the mixin swallowed the error: fetch again to report it
+                hf_hub_download(
+                    model_id,
+                    CONFIG_NAME,
+                    revision=revision,
+                    cache_dir=cache_dir,
+                    force_download=force_download,
+                    token=token,
+                    local_files_only=local_files_only,
+                )
+            weights = hf_hub_download(
+                model_id,
+                WEIGHTS_NAME,
+                revision=revision,
+                cache_dir=cache_dir,
+                force_download=force_download,
+                token=token,
+                local_files_only=local_files_only,
+            )
+        if config is None:
+            config = CSNConfig.from_json(os.path.join(model_id, CONFIG_NAME))
+        if isinstance(config, dict):
+            config = CSNConfig.from_dict(config)
+        model = cls(config)
+        load_weights(model, weights, source=model_id)
+        model.to(map_location)
+        model.eval()
+        return model
+
+
+def load_weights(model: nn.Module, weights: str | os.PathLike, source: str = "") -> None:
+    """Load a ``model.safetensors`` file into ``model`` strictly, with clear errors.
+
+    Raises
+    ------
+    ModelMismatchError
+        Missing, unexpected or differently shaped tensors (config and weights disagree).
+    ModelNotFoundError
+        The file cannot be read as safetensors.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    where = source or str(weights)
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ModelNotFoundError(
+            f"cannot read weights {str(weights)!r} of model {where!r}: {exc}"
+        ) from None
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
+    if missing or unexpected or shapes:
+        parts = []
+        if missing:
+            parts.append(f"missing tensors {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+        if unexpected:
+            parts.append(
+                f"unexpected tensors {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}"
+            )
+        if shapes:
+            parts.append(
+                "shape mismatch for "
+                + ", ".join(
+                    f"{k} (weights {tuple(state[k].shape)} vs model {tuple(own[k].shape)})"
+                    for k in shapes[:5]
+                )
+            )
+        raise ModelMismatchError(
+            f"weights of model {where!r} do not fit its config.json: " + "; ".join(parts)
+        )
+    model.load_state_dict(state, strict=True)
