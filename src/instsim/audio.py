@@ -108,16 +108,19 @@ def valid_audio(y: np.ndarray, source: object = "<array>") -> np.ndarray:
     y = np.asarray(y)
     if y.dtype.kind not in "fiu":
         raise AudioDecodeError(source, f"samples must be numeric, got dtype {y.dtype}")
-    if y.ndim == 2:
-        y = y.mean(axis=1, dtype=np.float64) if y.shape[1] > 1 else y[:, 0]
-    elif y.ndim != 1:
+    if y.ndim not in (1, 2):
         raise AudioDecodeError(
             source, f"expected shape (n_samples,) or (n_samples, n_channels), got {y.shape}"
         )
     if y.size == 0:
         raise EmptyAudioError(source)
-    if y.dtype.kind in "iu":
-        y = y.astype(np.float32) / float(np.iinfo(y.dtype).max)
+    if y.dtype.kind == "i":
+        y = y.astype(np.float32) / float(-np.iinfo(y.dtype).min)
+    elif y.dtype.kind == "u":  # unsigned PCM is centred on half the range
+        half = float(np.iinfo(y.dtype).max // 2 + 1)
+        y = (y.astype(np.float32) - half) / half
+    if y.ndim == 2:
+        y = y.mean(axis=1, dtype=np.float32) if y.shape[1] > 1 else y[:, 0]
     y = np.ascontiguousarray(y, dtype=np.float32)
     finite = np.isfinite(y)
     if not finite.all():

@@ -1,0 +1,5 @@
+"""``python -m instsim`` runs the command line."""
+
+from .cli import main
+
+main()

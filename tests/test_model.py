@@ -1,0 +1,124 @@
+"""The CSN: sub-space layout, masks, config validation, save/load round trip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from instsim.errors import ConfigError, ModelMismatchError, ModelNotFoundError, PluginNotFoundError
+from instsim.model import CSN, CSNConfig
+
+TINY = {"backbone_kwargs": {"channels": [4, 8, 8, 16, 16, 16]}}
+
+
+def test_masks_select_each_subspace() -> None:
+    m = CSN(CSNConfig(**TINY))
+    assert m.masks.shape == (5, 640)
+    assert torch.equal(m.masks.sum(dim=0), torch.ones(640))
+    bass = m.mask("bass")
+    assert bass[128:256].sum() == 128 and bass.sum() == 128
+    assert m.config.subspace("others") == slice(512, 640)
+
+
+def test_other_instruments_and_sizes_work() -> None:
+    cfg = CSNConfig(instruments=("vocals", "drums", "keys"), subspace_dim=16, **TINY)
+    m = CSN(cfg).eval()
+    out = m(torch.randn(2, 3 * 22050))
+    assert out.shape == (2, 48)
+    assert m.mask("keys")[32:].sum() == 16
+
+
+def test_fcn_backbone_model() -> None:
+    m = CSN(CSNConfig(instruments=("bass",), backbone="fcn")).eval()
+    assert m(torch.randn(3, 22050 * 3)).shape == (3, 128)
+
+
+def test_variable_length_inputs() -> None:
+    m = CSN(CSNConfig(**TINY)).eval()
+    with torch.inference_mode():
+        assert m(torch.randn(1, 22050 * 3)).shape == (1, 640)
+        assert m(torch.randn(1, 22050 * 10)).shape == (1, 640)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"instruments": []}, "instruments"),
+        ({"instruments": ["a", "a"]}, "instruments"),
+        ({"instruments": "drums"}, "instruments"),
+        ({"subspace_dim": 0}, "subspace_dim"),
+        ({"segment_seconds": -1}, "segment_seconds"),
+        ({"hop_seconds": "fast"}, "hop_seconds"),
+        ({"frontend": {"n_mels": 0}}, "frontend.n_mels"),
+    ],
+)
+def test_config_errors_name_the_field(kwargs: dict, field: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        CSNConfig(**kwargs)
+    assert repr(field) in str(err.value)
+
+
+def test_unknown_backbone_lists_available() -> None:
+    with pytest.raises(PluginNotFoundError, match="'unet'"):
+        CSN(CSNConfig(backbone="transformer-xl"))
+
+
+def test_bad_backbone_kwargs() -> None:
+    with pytest.raises(ConfigError, match="backbone_kwargs"):
+        CSN(CSNConfig(backbone_kwargs={"layers": 12}))
+
+
+def test_save_load_round_trip_is_exact(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    m = CSN(CSNConfig(name="roundtrip", **TINY)).eval()
+    m.save_pretrained(tmp_path)
+    assert {"config.json", "model.safetensors", "README.md"} == {p.name for p in tmp_path.iterdir()}
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["frontend"]["sample_rate"] == 22050 and cfg["name"] == "roundtrip"
+    m2 = CSN.from_pretrained(tmp_path)
+    for k, v in m.state_dict().items():
+        assert torch.equal(v, m2.state_dict()[k]), k
+    x = torch.randn(2, 22050 * 3)
+    with torch.inference_mode():
+        assert torch.equal(m(x), m2(x))
+    assert m2.config == m.config
+
+
+def test_folder_missing_weights(tmp_path: Path) -> None:
+    CSN(CSNConfig(**TINY)).save_pretrained(tmp_path)
+    (tmp_path / "model.safetensors").unlink()
+    with pytest.raises(ModelNotFoundError, match="model.safetensors"):
+        CSN.from_pretrained(tmp_path)
+
+
+def test_config_and_weights_mismatch(tmp_path: Path) -> None:
+    CSN(CSNConfig(**TINY)).save_pretrained(tmp_path)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    cfg["subspace_dim"] = 64
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelMismatchError, match="shape mismatch for backbone.head.weight"):
+        CSN.from_pretrained(tmp_path)
+
+
+def test_corrupt_weights(tmp_path: Path) -> None:
+    CSN(CSNConfig(**TINY)).save_pretrained(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelNotFoundError, match="cannot read weights"):
+        CSN.from_pretrained(tmp_path)
+
+
+def test_float16_weights_load(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    torch.manual_seed(1)
+    m = CSN(CSNConfig(**TINY)).eval()
+    m.save_pretrained(tmp_path)
+    save_file({k: v.half() for k, v in m.state_dict().items()}, str(tmp_path / "model.safetensors"))
+    m2 = CSN.from_pretrained(tmp_path)
+    assert m2.backbone.head.weight.dtype == torch.float32
+    x = torch.randn(1, 22050 * 3)
+    with torch.inference_mode():
+        torch.testing.assert_close(m(x), m2(x), atol=5e-2, rtol=5e-2)
