@@ -1,0 +1,75 @@
+"""kNN protocols on hand-made embeddings where the answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from instsim.evaluate.knn import exclusion_mask, knn_accuracy, knn_predict, pairwise_distances
+
+
+def test_distances_match_numpy(rng: np.random.Generator) -> None:
+    x = rng.standard_normal((7, 5))
+    ref = np.linalg.norm(x[:, None] - x[None], axis=2)
+    np.testing.assert_allclose(pairwise_distances(x), ref, atol=1e-6)
+
+
+def test_perfect_clusters_give_100(rng: np.random.Generator) -> None:
+    centres = rng.standard_normal((10, 16)) * 10
+    labels = np.repeat(np.arange(10), 8)
+    x = centres[labels] + 0.01 * rng.standard_normal((80, 16))
+    assert knn_accuracy(x, labels) == 100.0
+
+
+def test_random_vectors_give_about_chance(rng: np.random.Generator) -> None:
+    labels = np.repeat(np.arange(10), 60)
+    x = rng.standard_normal((600, 32))
+    acc = knn_accuracy(x, labels)
+    assert 3.0 < acc < 20.0  # chance is 10 %
+
+
+def test_query_is_never_its_own_neighbour() -> None:
+    # two far-apart singletons: with leave-one-out they can only vote for each other
+    x = np.array([[0.0], [100.0]])
+    assert list(knn_predict(x, ["a", "b"], k=1)) == ["b", "a"]
+
+
+def test_tie_broken_by_nearest_tied_label() -> None:
+    # query at 0; k=4 neighbours: a at 1, b at 2, b at 3, a at 4 -> 2 votes each; 'a' is nearest
+    x = np.array([[0.0], [1.0], [2.0], [3.0], [4.0]])
+    labels = ["q", "a", "b", "b", "a"]
+    assert knn_predict(x, labels, k=4)[0] == "a"
+    labels = ["q", "b", "a", "a", "b"]
+    assert knn_predict(x, labels, k=4)[0] == "b"
+
+
+def test_exclusion_rule_removes_exactly_segments_sharing_the_rest() -> None:
+    # segments: (focus piece, rest piece)
+    segs = [("A", "B"), ("A", "B"), ("A", "C"), ("D", "B"), ("D", "E"), ("A", "E")]
+    mask = exclusion_mask([r for _, r in segs])
+    expected_removed_for_0 = {0, 1, 3}  # every segment whose rest comes from B (itself included)
+    assert set(np.flatnonzero(mask[0])) == expected_removed_for_0
+    assert set(np.flatnonzero(mask[4])) == {4, 5}
+
+
+def test_exclusion_changes_the_prediction() -> None:
+    # The query (A over rest B) is closest to D-over-B segments (same rest): without the rule the
+    # rest decides; with it, only segments without B's rest vote and A wins.
+    x = np.array([[0.0], [0.1], [0.2], [1.0], [1.1], [5.0]])
+    focus = ["A", "D", "D", "A", "A", "D"]
+    rest = ["B", "B", "B", "C", "E", "F"]
+    plain = knn_predict(x, focus, k=2)
+    ruled = knn_predict(x, focus, k=2, exclude=exclusion_mask(rest))
+    assert plain[0] == "D" and ruled[0] == "A"
+
+
+def test_no_neighbour_left_gives_none() -> None:
+    x = np.zeros((2, 3))
+    preds = knn_predict(x, ["a", "b"], exclude=np.ones((2, 2), dtype=bool))
+    assert list(preds) == [None, None]
+    assert knn_accuracy(x, ["a", "b"], exclude=np.ones((2, 2), dtype=bool)) == 0.0
+
+
+def test_bad_k() -> None:
+    with pytest.raises(ValueError, match="k must be > 0"):
+        knn_predict(np.zeros((3, 2)), [1, 2, 3], k=0)
