@@ -1,0 +1,961 @@
+"""Procedural composition of multitrack songs: the score half of the synthetic corpus.
+
+:func:`compose` turns a seed into a :class:`Score`: tempo, meter, key and mode,
+an A/B chord plan, and parts (a drum groove, a bass line, piano, guitar and
+"other" instruments) as lists of notes in seconds, with General MIDI programs
+drawn per song. Everything comes from one seeded :class:`numpy.random.Generator`
+tree, so a seed always gives the same score. Each part draws from its own child
+stream bar by bar, so a longer song starts with the same music as a shorter one
+of the same seed.
+
+The song-level choices (groove, patches, progression, register, style of each
+part) are made once per song and repeated in every section, so that any two
+segments of one song resemble each other more than segments of another song.
+
+No audio here: :mod:`instsim.data.synth` renders scores with FluidSynth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "GM_FAMILIES",
+    "MODES",
+    "ROLE_PROGRAMS",
+    "Chord",
+    "Part",
+    "Score",
+    "compose",
+    "inst_class",
+]
+
+#: Scale steps (semitones above the tonic) of the modes a song can be in.
+MODES: dict[str, tuple[int, ...]] = {
+    "major": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10),
+    "dorian": (0, 2, 3, 5, 7, 9, 10),
+    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
+}
+_MODE_P = (0.4, 0.35, 0.125, 0.125)
+KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+
+#: General MIDI families (8 programs each), named as Slakh's ``inst_class``.
+GM_FAMILIES: tuple[str, ...] = (
+    "Piano",
+    "Chromatic Percussion",
+    "Organ",
+    "Guitar",
+    "Bass",
+    "Strings",
+    "Strings (continued)",
+    "Brass",
+    "Reed",
+    "Pipe",
+    "Synth Lead",
+    "Synth Pad",
+    "Synth Effects",
+    "Ethnic",
+    "Percussive",
+    "Sound Effects",
+)
+
+#: Programs the "others" roles draw from (General MIDI 8-23 and 40-111; 112-127 are
+#: percussive and sound effects and never used).
+ROLE_PROGRAMS: dict[str, tuple[int, ...]] = {
+    "lead": (
+        *range(8, 14), 16, 17, 18, 19, 21, 22, 23, 40, 41, 42, 53, 56, 57, 59, 60,
+        *range(64, 88), *range(104, 112),
+    ),
+    "pad": (16, 17, 18, 19, 20, 44, 48, 49, 50, 51, 52, 53, 54, *range(88, 98), *range(99, 104)),
+    "stabs": (16, 17, 18, 45, 47, 55, 56, 57, 61, 62, 63),
+    "arp": (*range(8, 16), 45, 46, 80, 81, 84, 85, 86, 87, 98, 104, 105, 106, 107, 108),
+    "counter": (40, 41, 42, 43, 48, 49, 58, 60, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74),
+}  # fmt: skip
+
+#: Drum kits (bank 128 presets of GM/GS soundfonts): standard, room, power,
+#: electronic, TR-808, jazz, brush. A kit missing from a soundfont renders as kit 0.
+DRUM_KITS: tuple[int, ...] = (0, 8, 16, 24, 25, 32, 40)
+_KIT_P = (0.3, 0.15, 0.15, 0.1, 0.1, 0.1, 0.1)
+
+# GM drum map notes
+KICK, KICK2, SIDESTICK, SNARE, CLAP, SNARE2 = 36, 35, 37, 38, 39, 40
+HAT_CLOSED, HAT_PEDAL, HAT_OPEN, RIDE, RIDE_BELL = 42, 44, 46, 51, 53
+CRASH, CRASH2, TAMBOURINE, COWBELL, SHAKER = 49, 57, 54, 56, 70
+TOMS = (50, 48, 47, 45, 43, 41)  # high to low
+CONGAS = (62, 63, 64)
+
+_SEED_CHILDREN = 32  # child streams: 0 song, 1-15 parts, 16-31 per-part render effects
+
+
+def inst_class(program: int, is_drum: bool) -> str:
+    """Slakh's ``inst_class`` of a stem: ``"Drums"`` or the General MIDI family name."""
+    return "Drums" if is_drum else GM_FAMILIES[int(program) // 8]
+
+
+@dataclass(frozen=True)
+class Chord:
+    """A chord: ``root`` pitch class (0 = C) and ``tones`` in semitones above the root."""
+
+    root: int
+    tones: tuple[int, ...]
+    degree: int
+
+    def pitch_classes(self) -> set[int]:
+        return {(self.root + t) % 12 for t in self.tones}
+
+    def name(self) -> str:
+        third = 3 in self.tones
+        sev = 10 in self.tones or 11 in self.tones
+        sus = "sus4" if 5 in self.tones else "sus2" if 2 in self.tones and not third else ""
+        q = "m" if third and 7 in self.tones else "dim" if third else ""
+        return KEY_NAMES[self.root] + q + sus + ("7" if sev else "")
+
+
+@dataclass
+class Part:
+    """One instrument of a song: what it plays and how it is patched.
+
+    Attributes
+    ----------
+    name : str
+        Short label (``"drums"``, ``"bass"``, ``"piano"``, ``"piano2"``, ``"lead"`` ...).
+    group : str
+        ``drums``, ``bass``, ``piano``, ``guitar`` or ``others`` (Slakh's recipe).
+    role : str
+        Playing style, e.g. ``"walking"``, ``"strum"``, ``"pad"``.
+    program : int in [0, 127]
+        General MIDI program; for drums the kit preset (bank 128).
+    is_drum : bool
+    notes : list of (start [s], end [s], pitch, velocity)
+        Sorted by start; no two notes of one pitch overlap.
+    gain_db : float [dB]
+        Mix level relative to the loudness-normalised stem.
+    velocity : int
+        The part's base MIDI velocity.
+    sections : str
+        ``"all"``, ``"A"``, ``"B"`` (plays only there) or ``"after-intro"``.
+    index : int
+        Position in the song's part plan (selects the part's random streams).
+    """
+
+    name: str
+    group: str
+    role: str
+    program: int
+    is_drum: bool
+    notes: list[tuple[float, float, int, int]] = field(default_factory=list)
+    gain_db: float = 0.0
+    velocity: int = 90
+    sections: str = "all"
+    index: int = 0
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "role": self.role,
+            "velocity": int(self.velocity),
+            "sections": self.sections,
+            "n_notes": len(self.notes),
+        }
+
+
+@dataclass
+class Score:
+    """A composed song.
+
+    Attributes
+    ----------
+    seconds : float [s]
+        Length of the song; no note starts after it.
+    tempo : float [BPM]
+    beats_per_bar : int
+        4 or 3 (quarter-note beats).
+    key : int
+        Tonic pitch class (0 = C).
+    mode : str
+        One of :data:`MODES`.
+    swing : float
+        Position of the off-beat eighth within the beat (0.5 = straight).
+    form : str
+        Section letters, e.g. ``"AABA"``.
+    progressions : dict of str -> list of str
+        Chord names per section.
+    parts : list of Part
+    """
+
+    seconds: float
+    tempo: float
+    beats_per_bar: int
+    key: int
+    mode: str
+    swing: float
+    form: str
+    progressions: dict[str, list[str]]
+    bars_per_chord: float
+    parts: list[Part]
+    style: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def beat_seconds(self) -> float:
+        return 60.0 / self.tempo
+
+    def describe(self) -> dict[str, Any]:
+        """Plain-Python summary (for metadata files)."""
+        return {
+            "tempo_bpm": round(float(self.tempo), 3),
+            "time_signature": f"{self.beats_per_bar}/4",
+            "key": KEY_NAMES[self.key],
+            "mode": self.mode,
+            "swing": round(float(self.swing), 4),
+            "form": self.form,
+            "bars_per_chord": float(self.bars_per_chord),
+            "progressions": {k: list(v) for k, v in self.progressions.items()},
+            "style": dict(self.style),
+        }
+
+
+# ---------------------------------------------------------------------------
+# harmony
+
+
+_LIBRARY = {
+    "major": (
+        (0, 4, 5, 3), (0, 5, 3, 4), (1, 4, 0, 0), (0, 3, 4, 3), (5, 3, 0, 4), (0, 2, 3, 4),
+        (0, 3, 0, 4), (0, 4, 5, 2, 3, 0, 3, 4), (3, 4, 2, 5), (0, 5, 1, 4),
+    ),
+    "minor": (
+        (0, 5, 2, 6), (0, 3, 4, 0), (0, 6, 5, 6), (0, 3, 6, 2), (0, 5, 3, 4), (0, 2, 6, 3),
+        (0, 3, 0, 4), (5, 6, 0, 0),
+    ),
+    "dorian": ((0, 3, 0, 3), (0, 6, 3, 0), (0, 1, 0, 3), (0, 3, 6, 0)),
+    "mixolydian": ((0, 6, 3, 0), (0, 3, 6, 3), (0, 6, 0, 3), (0, 4, 6, 3)),
+}  # fmt: skip
+
+
+def _triad(scale: Sequence[int], key: int, degree: int, seventh: bool, sus: int) -> Chord:
+    steps = [scale[(degree + k) % 7] + 12 * ((degree + k) // 7) for k in (0, 2, 4, 6)]
+    rel = [s - steps[0] for s in steps]
+    tones = [0, rel[1], rel[2]]
+    if sus == 2:
+        tones[1] = 2
+    elif sus == 4:
+        tones[1] = 5
+    if seventh:
+        tones.append(rel[3])
+    return Chord(root=(key + steps[0]) % 12, tones=tuple(tones), degree=degree)
+
+
+def _progression(rng: np.random.Generator, mode: str, avoid: tuple[int, ...] | None) -> list[int]:
+    lib = _LIBRARY[mode]
+    for _ in range(8):
+        if rng.random() < 0.6:
+            prog = list(lib[int(rng.integers(len(lib)))])
+        else:
+            n = 4 if rng.random() < 0.8 else int(rng.choice([3, 6, 8]))
+            prog = [0 if avoid is None else int(rng.choice([3, 5, 1]))]
+            w = np.array([1.0, 1.0, 0.6, 1.6, 1.6, 1.4, 0.5])
+            while len(prog) < n:
+                p = w.copy()
+                p[prog[-1]] = 0.0
+                prog.append(int(rng.choice(7, p=p / p.sum())))
+        if avoid is None or tuple(prog) != avoid:
+            return prog
+    return [(d + 3) % 7 for d in prog]
+
+
+@dataclass
+class _Context:
+    tempo: float
+    beats_per_bar: int
+    key: int
+    scale: tuple[int, ...]
+    n_bars: int
+    form: str
+    section_bars: int
+    bars_per_chord: float
+    chords: dict[str, list[Chord]]
+    kick_steps: list[list[int]]
+
+    def section_of(self, bar: int) -> tuple[str, int]:
+        k = bar // self.section_bars
+        return self.form[k % len(self.form)], k
+
+    def chord_at(self, beat: float) -> Chord:
+        bar = int(beat // self.beats_per_bar)
+        label, k = self.section_of(bar)
+        chords = self.chords[label]
+        pos = beat - k * self.section_bars * self.beats_per_bar
+        idx = int(pos // (self.bars_per_chord * self.beats_per_bar))
+        return chords[idx % len(chords)]
+
+    def next_chord(self, beat: float) -> Chord:
+        step = self.bars_per_chord * self.beats_per_bar
+        return self.chord_at((beat // step + 1) * step)
+
+    def scale_pitches(self, lo: int, hi: int) -> list[int]:
+        pcs = {(self.key + s) % 12 for s in self.scale}
+        return [p for p in range(lo, hi + 1) if p % 12 in pcs]
+
+
+def _chord_pitches(chord: Chord, lo: int, hi: int) -> list[int]:
+    pcs = chord.pitch_classes()
+    return [p for p in range(lo, hi + 1) if p % 12 in pcs]
+
+
+def _voicing(chord: Chord, center: int, n: int, prev: list[int] | None) -> list[int]:
+    """``n`` chord tones near ``center``, the root's pitch class included, moving little from ``prev``."""
+    pool = _chord_pitches(chord, center - 12, center + 12)
+    best, best_cost = None, np.inf
+    for i in range(len(pool) - n + 1):
+        cand = pool[i : i + n]
+        if chord.root not in {p % 12 for p in cand} and n >= 3:
+            continue
+        cost = abs(np.mean(cand) - center) * 0.5
+        if prev:
+            cost += sum(min(abs(c - q) for q in prev) for c in cand) / n
+        if cost < best_cost:
+            best, best_cost = cand, cost
+    return list(best) if best is not None else pool[:n]
+
+
+# ---------------------------------------------------------------------------
+# parts: each writes notes as (start_beat, duration_beats, pitch, velocity)
+
+Beats = list[tuple[float, float, int, int]]
+
+
+def _vel(rng: np.random.Generator, base: float, sd: float, accent: float = 0.0) -> int:
+    return int(np.clip(round(base + accent + rng.normal(0.0, sd)), 1, 127))
+
+
+def _drum_style(rng: np.random.Generator, ctx: _Context) -> dict[str, Any]:
+    spb = 4 * ctx.beats_per_bar
+    feel = str(
+        rng.choice(["backbeat", "halftime", "four_floor", "breakbeat"], p=[0.5, 0.15, 0.15, 0.2])
+    )
+    hat = int(rng.choice([HAT_CLOSED, RIDE, HAT_PEDAL, SHAKER], p=[0.62, 0.25, 0.05, 0.08]))
+    div = 4 if (ctx.tempo < 110 and rng.random() < 0.55) else 2
+    if ctx.tempo > 160 and rng.random() < 0.4:
+        div = 1
+    if ctx.beats_per_bar == 4:
+        snare = {"backbeat": [4, 12], "halftime": [8], "four_floor": [4, 12], "breakbeat": [4, 12]}
+    else:
+        snare = {"backbeat": [4, 8], "halftime": [8], "four_floor": [4, 8], "breakbeat": [4, 10]}
+    snare_steps = snare[feel]
+    if feel == "four_floor":
+        base_kick = list(range(0, spb, 4))
+    else:
+        base_kick = [0] + (
+            [8] if ctx.beats_per_bar == 4 and feel != "halftime" and rng.random() < 0.8 else []
+        )
+    cands = [s for s in range(spb) if s not in snare_steps and s not in base_kick]
+    kick_bars = []
+    for _ in range(2):
+        k = int(rng.integers(0, 3 if feel != "breakbeat" else 5))
+        p = np.array([3.0 if s % 2 == 0 else 1.0 for s in cands])
+        extra = (
+            rng.choice(cands, size=min(k, len(cands)), replace=False, p=p / p.sum()) if k else []
+        )
+        kick_bars.append(sorted({*base_kick, *(int(e) for e in extra)}))
+    if rng.random() < 0.5:
+        kick_bars[1] = kick_bars[0]
+    perc = str(rng.choice(["none", "tambourine", "shaker", "cowbell", "congas", "clap"],
+                          p=[0.55, 0.1, 0.1, 0.07, 0.1, 0.08]))  # fmt: skip
+    return {
+        "feel": feel,
+        "hat": hat,
+        "hat_division": div,
+        "open_hat": bool(rng.random() < 0.35),
+        "snare": int(rng.choice([SNARE, SNARE2, SIDESTICK], p=[0.72, 0.2, 0.08])),
+        "snare_steps": snare_steps,
+        "kick_steps": kick_bars,
+        "kick_note": int(rng.choice([KICK, KICK2], p=[0.8, 0.2])),
+        "ghost": float(rng.uniform(0.0, 0.15)),
+        "perc": perc,
+        "fill_every": int(rng.choice([4, 8])),
+        "fill_beats": int(rng.choice([1, 2], p=[0.6, 0.4])),
+        "fill_kind": str(rng.choice(["toms", "snare", "mixed"])),
+        "crash": int(rng.choice([CRASH, CRASH2])),
+    }
+
+
+def _drums(rng: np.random.Generator, ctx: _Context, st: dict[str, Any], base: float) -> Beats:
+    notes: Beats = []
+    bpb, spb = ctx.beats_per_bar, 4 * ctx.beats_per_bar
+    sd = 6.0
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        fill = (bar + 1) % st["fill_every"] == 0
+        fill_from = spb - 4 * st["fill_beats"] if fill else spb
+        if bar % ctx.section_bars == 0 or (bar > 0 and (bar % st["fill_every"]) == 0):
+            notes.append((t0, 1.0, st["crash"], _vel(rng, base, sd, 10)))
+        kicks = st["kick_steps"][bar % 2]
+        for s in range(spb):
+            if s >= fill_from:
+                break
+            b = t0 + s / 4
+            if s in kicks:
+                notes.append((b, 0.25, st["kick_note"], _vel(rng, base, sd, 12)))
+            if s in st["snare_steps"]:
+                notes.append((b, 0.25, st["snare"], _vel(rng, base, sd, 12)))
+            elif s % 2 == 1 and rng.random() < st["ghost"]:
+                notes.append((b, 0.25, st["snare"], _vel(rng, base * 0.45, 4)))
+            if s % (4 // st["hat_division"]) == 0:
+                accent = 8 if s % 4 == 0 else (-6 if s % 2 == 0 else -16)
+                hat = st["hat"]
+                if st["open_hat"] and s % 4 == 2 and (s == spb - 2 or st["feel"] == "four_floor"):
+                    hat = HAT_OPEN
+                notes.append((b, 0.25, hat, _vel(rng, base * 0.85, sd, accent)))
+            perc = st["perc"]
+            if perc == "tambourine" and s in st["snare_steps"]:
+                notes.append((b, 0.25, TAMBOURINE, _vel(rng, base * 0.7, sd)))
+            elif perc == "shaker" and st["hat"] != SHAKER and s % 2 == 0:
+                notes.append((b, 0.25, SHAKER, _vel(rng, base * 0.6, sd, 8 if s % 4 == 2 else 0)))
+            elif perc == "cowbell" and s % 4 == 0:
+                notes.append((b, 0.25, COWBELL, _vel(rng, base * 0.6, sd)))
+            elif perc == "congas" and s % 2 == 0 and (s * 7 + bar) % 3 != 0:
+                notes.append((b, 0.25, CONGAS[(s // 2) % 3], _vel(rng, base * 0.7, sd)))
+            elif perc == "clap" and s in st["snare_steps"]:
+                notes.append((b, 0.25, CLAP, _vel(rng, base * 0.8, sd)))
+        for s in range(fill_from, spb):
+            b = t0 + s / 4
+            i = s - fill_from
+            n_fill = spb - fill_from
+            if st["fill_kind"] == "snare" or (st["fill_kind"] == "mixed" and i % 2 == 0):
+                note = st["snare"]
+            else:
+                note = TOMS[min(len(TOMS) - 1, i * len(TOMS) // n_fill)]
+            if rng.random() < 0.85 or i == 0:
+                notes.append((b, 0.25, note, _vel(rng, base * (0.7 + 0.4 * i / n_fill), sd)))
+            if i % 4 == 0:
+                notes.append((b, 0.25, st["kick_note"], _vel(rng, base, sd)))
+    return notes
+
+
+_BASS_RHYTHMS = {
+    4: ((0.0, 2.0), (0.0, 1.5, 3.0), (0.0, 2.5, 3.5), (0.0,), (0.0, 1.0, 2.0, 3.0), (0.0, 0.75, 2.0, 3.5)),
+    3: ((0.0,), (0.0, 2.0), (0.0, 1.0, 2.0), (0.0, 1.5)),
+}  # fmt: skip
+
+
+def _bass(
+    rng: np.random.Generator, ctx: _Context, style: str, base: float, octave_up: bool
+) -> Beats:
+    notes: Beats = []
+    bpb = ctx.beats_per_bar
+    lo = 28 + (12 if octave_up else 0)
+
+    def root(ch: Chord) -> int:
+        return lo + (ch.root - 4) % 12
+
+    rhythm = _BASS_RHYTHMS[bpb][int(rng.integers(len(_BASS_RHYTHMS[bpb])))]
+    arp = [(0, 2, 1, 2), (0, 1, 2, 1), (0, 2, 3, 2), (0, 0, 2, 1)][int(rng.integers(4))]
+    legato = float(rng.uniform(0.55, 0.95))
+    walk_prev = None
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        if style == "root":
+            hits = list(rhythm)
+            for i, h in enumerate(hits):
+                nxt = hits[i + 1] if i + 1 < len(hits) else bpb
+                ch = ctx.chord_at(t0 + h)
+                notes.append(
+                    (t0 + h, (nxt - h) * legato, root(ch), _vel(rng, base, 6, 8 if h == 0 else 0))
+                )
+        elif style in ("eighths", "octaves"):
+            for i in range(2 * bpb):
+                b = t0 + i / 2
+                r = root(ctx.chord_at(b))
+                p = r + 12 if style == "octaves" and i % 2 == 1 else r
+                notes.append((b, 0.5 * legato, p, _vel(rng, base, 6, 8 if i % 2 == 0 else -4)))
+        elif style == "walking":
+            for i in range(bpb):
+                b = t0 + i
+                ch = ctx.chord_at(b)
+                r = root(ch)
+                nxt = ctx.chord_at(b + 1)
+                if i == 0 or walk_prev is None:
+                    p = r
+                elif nxt != ch or i == bpb - 1:
+                    target = root(nxt)
+                    p = target + int(rng.choice([-1, 1, -2, 2]))
+                else:
+                    cands = _chord_pitches(ch, r, r + 12) + ctx.scale_pitches(r, r + 12)
+                    cands = [c for c in cands if 0 < abs(c - walk_prev) <= 5] or [r + 7]
+                    p = int(rng.choice(cands))
+                walk_prev = p
+                notes.append((b, 0.9, p, _vel(rng, base, 6, 6 if i == 0 else 0)))
+        elif style == "arpeggio":
+            for i in range(2 * bpb):
+                b = t0 + i / 2
+                ch = ctx.chord_at(b)
+                tones = [*ch.tones, 12]
+                p = root(ch) + tones[arp[i % 4] % len(tones)]
+                notes.append((b, 0.5 * legato, p, _vel(rng, base, 6, 6 if i % 4 == 0 else 0)))
+        else:  # "kick": lock to the drum pattern
+            steps = ctx.kick_steps[bar % 2]
+            for i, s in enumerate(steps):
+                nxt = steps[i + 1] if i + 1 < len(steps) else 4 * bpb
+                b = t0 + s / 4
+                ch = ctx.chord_at(b)
+                p = root(ch) + (7 if rng.random() < 0.15 else 0)
+                notes.append((b, max(0.2, (nxt - s) / 4 * legato), p, _vel(rng, base, 6)))
+    return notes
+
+
+_COMP_RHYTHMS = {
+    4: ((0.0, 2.0), (0.0, 1.0, 2.0, 3.0), (0.0, 1.5, 3.0), (0.5, 1.5, 2.5, 3.5), (0.0, 0.75, 1.5, 2.5, 3.0), (0.0,)),
+    3: ((0.0,), (0.0, 1.0, 2.0), (1.0, 2.0), (0.0, 1.5)),
+}  # fmt: skip
+
+
+def _chords_part(
+    rng: np.random.Generator,
+    ctx: _Context,
+    style: str,
+    base: float,
+    center: int,
+    n_voices: int,
+    left_hand: bool,
+) -> Beats:
+    """Piano/organ/pad style chord parts: ``comp``, ``arpeggio``, ``ballad``, ``pad``, ``stabs``, ``arp``."""
+    notes: Beats = []
+    bpb = ctx.beats_per_bar
+    rhythm = _COMP_RHYTHMS[bpb][int(rng.integers(len(_COMP_RHYTHMS[bpb])))]
+    legato = float(rng.uniform(0.5, 0.95))
+    sub = (
+        4
+        if (style == "arp" or (style == "arpeggio" and ctx.tempo < 100 and rng.random() < 0.5))
+        else 2
+    )
+    shape = [(0, 1, 2, 3), (0, 1, 2, 3, 2, 1), (0, 2, 1, 3), (3, 2, 1, 0)][int(rng.integers(4))]
+    prev: list[int] | None = None
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        if style in ("comp", "stabs"):
+            hits = list(rhythm)
+            for i, h in enumerate(hits):
+                nxt = hits[i + 1] if i + 1 < len(hits) else bpb
+                ch = ctx.chord_at(t0 + h)
+                prev = _voicing(ch, center, n_voices, prev)
+                dur = 0.3 if style == "stabs" else (nxt - h) * legato
+                v = _vel(rng, base, 5, 6 if h == 0 else 0)
+                notes.extend((t0 + h, dur, p, _vel(rng, v, 3)) for p in prev)
+                if left_hand and h == 0:
+                    notes.append((t0, bpb * legato, 36 + (ch.root - 0) % 12, _vel(rng, base, 5)))
+        elif style in ("ballad", "pad"):  # one held chord per chord change (per bar at most)
+            step = (
+                min(bpb, ctx.bars_per_chord * bpb)
+                if style == "ballad"
+                else ctx.bars_per_chord * bpb
+            )
+            b = 0.0
+            while b < bpb - 1e-9:
+                if (t0 + b) % step < 1e-9:
+                    ch = ctx.chord_at(t0 + b)
+                    prev = _voicing(ch, center, n_voices, prev)
+                    dur = step * (1.0 if style == "pad" else legato)
+                    v = _vel(rng, base, 4)
+                    notes.extend((t0 + b, dur, p, _vel(rng, v, 3)) for p in prev)
+                    if left_hand:
+                        notes.append((t0 + b, dur, 36 + ch.root % 12, _vel(rng, base, 5)))
+                b += 0.5  # chord changes fall on half-beats
+        else:  # "arpeggio" / "arp": broken chords
+            for i in range(sub * bpb):
+                b = t0 + i / sub
+                ch = ctx.chord_at(b)
+                pool = _chord_pitches(ch, center - 5, center + 14)
+                if not pool:
+                    continue
+                idx = shape[i % len(shape)] + (2 if (i // len(shape)) % 2 else 0)
+                p = pool[min(idx, len(pool) - 1)]
+                notes.append((b, (1 / sub) * (1.6 if style == "arpeggio" else 0.9), p,
+                              _vel(rng, base, 5, 6 if i % sub == 0 else 0)))  # fmt: skip
+                if left_hand and i == 0:
+                    notes.append((b, bpb * 0.9, 36 + ch.root % 12, _vel(rng, base, 5)))
+    return notes
+
+
+_STRUMS = ("D.DU.UDU", "D.D.D.D.", "D.DUDUDU", "DUDUDUDU", "D..UD.DU", "D...D...", "D.DU.U.U")
+
+
+def _guitar(rng: np.random.Generator, ctx: _Context, style: str, base: float) -> Beats:
+    notes: Beats = []
+    bpb = ctx.beats_per_bar
+    beat_s = 60.0 / ctx.tempo
+    strum_delay = float(rng.uniform(0.006, 0.02)) / beat_s  # in beats
+    pattern = _STRUMS[int(rng.integers(len(_STRUMS)))][: 2 * bpb]
+    pick = [(0, 2, 3, 4, 1, 3, 2, 4), (0, 3, 2, 4, 3, 2, 1, 2), (0, 2, 4, 3, 1, 3, 4, 2)][
+        int(rng.integers(3))
+    ]
+    mute = float(rng.uniform(0.2, 0.45))
+    riff_cells: dict[str, list[tuple[float, int]]] = {}
+    low = 40 + int(rng.integers(0, 5))
+
+    def shape(ch: Chord) -> list[int]:
+        r = low + (ch.root - low) % 12
+        third = next((t for t in ch.tones if t in (2, 3, 4, 5)), 4)
+        fifth = next((t for t in ch.tones if t in (6, 7, 8)), 7)
+        cand = [r, r + fifth, r + 12, r + 12 + third, r + 12 + fifth, r + 24]
+        return [p for p in cand if p <= 79]
+
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        label, _ = ctx.section_of(bar)
+        if style == "strum":
+            for i, c in enumerate(pattern):
+                if c == ".":
+                    continue
+                b = t0 + i / 2
+                strings = shape(ctx.chord_at(b))
+                if c == "U":
+                    strings = strings[::-1][:4]
+                v = _vel(rng, base, 5, 6 if c == "D" and i % 2 == 0 else -8)
+                for j, p in enumerate(strings):  # rings until the next stroke re-strikes it
+                    notes.append((b + j * strum_delay, 1.5, p, _vel(rng, v, 3)))
+        elif style == "pick":
+            for i in range(2 * bpb):
+                b = t0 + i / 2
+                strings = shape(ctx.chord_at(b))
+                p = strings[pick[i % len(pick)] % len(strings)]
+                notes.append((b, 1.0, p, _vel(rng, base, 5, 6 if i == 0 else 0)))
+        elif style == "power":
+            for i in range(2 * bpb):
+                b = t0 + i / 2
+                ch = ctx.chord_at(b)
+                r = low + (ch.root - low) % 12
+                v = _vel(rng, base, 5, 10 if i % 2 == 0 else 0)
+                for p in (r, r + 7, r + 12):
+                    notes.append((b, mute if i % 4 else 0.45, p, _vel(rng, v, 2)))
+        elif style == "skank":
+            for i in range(bpb):
+                b = t0 + i + 0.5
+                voicing = [p + 12 for p in shape(ctx.chord_at(b))[2:5]]
+                v = _vel(rng, base, 5)
+                for j, p in enumerate(voicing):
+                    notes.append((b + j * strum_delay * 0.5, 0.22, p, _vel(rng, v, 3)))
+        else:  # "riff": a one-bar figure per section, moved to each chord's root
+            if label not in riff_cells:
+                cell = []
+                pos = 0.0
+                while pos < bpb - 1e-9:
+                    d = float(rng.choice([0.5, 0.5, 1.0, 0.25]))
+                    if rng.random() < 0.8:
+                        cell.append((pos, int(rng.choice([0, 0, 7, 12, 10, 5, 3]))))
+                    pos += d
+                riff_cells[label] = cell or [(0.0, 0)]
+            for pos, iv in riff_cells[label]:
+                ch = ctx.chord_at(t0 + pos)
+                r = low + (ch.root - low) % 12
+                p = r + iv
+                if p % 12 not in {(ctx.key + s) % 12 for s in ctx.scale} | ch.pitch_classes():
+                    p -= 1
+                notes.append((t0 + pos, 0.45, p, _vel(rng, base, 5, 6 if pos == 0 else 0)))
+    return notes
+
+
+_MELODY_CELLS = (
+    (1.0, 1.0, 1.0, 1.0), (1.5, 0.5, 1.0, 1.0), (0.5, 0.5, 1.0, 2.0), (2.0, 1.0, 1.0),
+    (0.5, 0.5, 0.5, 0.5, 1.0, 1.0), (1.0, 0.5, 0.5, 2.0), (3.0, 1.0), (0.75, 0.75, 0.5, 2.0),
+)  # fmt: skip
+
+
+def _melody(
+    rng: np.random.Generator, ctx: _Context, base: float, lo: int, hi: int, slow: bool
+) -> Beats:
+    """A motif-based line: 2-bar phrases per section, chord tones on strong beats, rests between."""
+    notes: Beats = []
+    bpb = ctx.beats_per_bar
+    phrase_len = 2 * bpb
+    phrases: dict[str, list[tuple[float, float, int]]] = {}
+    scale = ctx.scale_pitches(lo, hi)
+    for bar in range(0, ctx.n_bars, 2):
+        label, _ = ctx.section_of(bar)
+        if label not in phrases:
+            phrase: list[tuple[float, float, int]] = []
+            idx = len(scale) // 2 + int(rng.integers(-3, 4))
+            rest = float(rng.choice([0.0, 1.0, 2.0]))  # breath at the end of the phrase
+            pos = 0.0
+            while pos < phrase_len - rest - 1e-9:
+                cell = _MELODY_CELLS[int(rng.integers(len(_MELODY_CELLS)))]
+                for d in cell:
+                    d = 2 * d if slow else d
+                    if pos >= phrase_len - rest - 1e-9:
+                        break
+                    if rng.random() < 0.1 and phrase:
+                        pos += d
+                        continue
+                    step = int(rng.choice([-2, -1, -1, 0, 1, 1, 2, 3, -3]))
+                    idx = int(np.clip(idx + step, 0, len(scale) - 1))
+                    phrase.append((pos, min(d, phrase_len - pos), idx))
+                    pos += d
+            phrases[label] = phrase
+        for pos, d, idx in phrases[label]:
+            b = bar * bpb + pos
+            if b >= ctx.n_bars * bpb:
+                break
+            p = scale[idx]
+            if pos == int(pos) and pos % 2 == 0:  # strong beat: snap to the chord
+                tones = _chord_pitches(ctx.chord_at(b), lo, hi)
+                if tones:
+                    p = min(tones, key=lambda q: (abs(q - p), q))
+            if rng.random() < 0.08:  # small variation between repeats
+                p = scale[int(np.clip(idx + rng.choice([-1, 1]), 0, len(scale) - 1))]
+            notes.append((b, d * 0.92, p, _vel(rng, base, 6, 6 if pos % bpb == 0 else 0)))
+    return notes
+
+
+def _program_range(program: int) -> tuple[int, int]:
+    """A comfortable pitch range (MIDI notes) for melodic lines on a GM program."""
+    table = {
+        40: (60, 88), 41: (52, 79), 42: (40, 67), 43: (33, 55), 44: (48, 79), 45: (48, 79),
+        46: (48, 84), 47: (40, 55), 56: (58, 82), 57: (40, 70), 58: (30, 55), 59: (58, 80),
+        60: (45, 75), 64: (60, 86), 65: (56, 81), 66: (48, 76), 67: (40, 69), 68: (60, 88),
+        69: (52, 79), 70: (36, 67), 71: (52, 84), 72: (74, 98), 73: (62, 93), 74: (65, 91),
+    }  # fmt: skip
+    if program in table:
+        return table[program]
+    family = program // 8
+    return {1: (60, 88), 2: (55, 84), 6: (48, 79), 7: (50, 80), 8: (55, 82), 9: (65, 93),
+            10: (55, 84), 11: (48, 79), 12: (52, 84), 13: (55, 84)}.get(family, (55, 84))  # fmt: skip
+
+
+# ---------------------------------------------------------------------------
+# the song
+
+
+def _choice(
+    rng: np.random.Generator, items: Sequence[Any], p: Sequence[float] | None = None
+) -> Any:
+    if p is not None:
+        pa = np.asarray(p, dtype=float)
+        p = pa / pa.sum()
+    return items[int(rng.choice(len(items), p=p))]
+
+
+def _plan_parts(rng: np.random.Generator) -> list[tuple[str, str, str, int]]:
+    """(name, group, role, program) of every part, drums first."""
+    plan: list[tuple[str, str, str, int]] = []
+    if rng.random() < 0.93:
+        plan.append(("drums", "drums", "groove", int(_choice(rng, DRUM_KITS, _KIT_P))))
+    if rng.random() < 0.95:
+        role = _choice(rng, ["root", "eighths", "octaves", "walking", "arpeggio", "kick"],
+                       [0.2, 0.18, 0.12, 0.12, 0.16, 0.22])  # fmt: skip
+        plan.append(("bass", "bass", role, int(rng.integers(32, 40))))
+    has_piano, has_guitar = rng.random() >= 0.22, rng.random() >= 0.22
+    if not (has_piano or has_guitar):
+        has_piano, has_guitar = (True, False) if rng.random() < 0.5 else (False, True)
+    if has_piano:
+        n = 2 if rng.random() < 0.15 else 1
+        roles = list(rng.permutation(["comp", "arpeggio", "ballad"]))[:n]
+        for i, role in enumerate(roles):
+            prog = int(_choice(rng, range(8), [3, 2, 1.2, 1, 2, 1.5, 1, 1.2]))
+            plan.append(("piano" if i == 0 else "piano2", "piano", str(role), prog))
+    if has_guitar:
+        n = 2 if rng.random() < 0.2 else 1
+        for i in range(n):
+            prog = int(_choice(rng, range(24, 32), [2, 2, 1.2, 1.5, 1, 1.5, 1.5, 0.4]))
+            if prog in (29, 30):
+                role = _choice(rng, ["power", "riff", "strum"], [0.55, 0.3, 0.15])
+            elif prog in (24, 25):
+                role = _choice(rng, ["strum", "pick", "riff"], [0.5, 0.4, 0.1])
+            elif prog == 31:
+                role = "pick"
+            else:
+                role = _choice(rng, ["strum", "pick", "skank", "riff"], [0.3, 0.25, 0.25, 0.2])
+            plan.append(("guitar" if i == 0 else "guitar2", "guitar", role, prog))
+    n_others = int(_choice(rng, [0, 1, 2, 3, 4], [0.05, 0.25, 0.38, 0.22, 0.1]))
+    roles: list[str] = []
+    if n_others:
+        roles.append("lead" if rng.random() < 0.75 else "pad")
+        pool = ["pad", "stabs", "arp", "counter", "lead"]
+        w = np.array([1.5, 0.8, 1.0, 1.0, 0.3])
+        while len(roles) < n_others:
+            role = _choice(rng, pool, w)
+            w[pool.index(role)] *= 0.15
+            roles.append(role)
+    for i, role in enumerate(roles):
+        prog = int(_choice(rng, ROLE_PROGRAMS[role]))
+        plan.append((role if role not in roles[:i] else f"{role}{i}", "others", role, prog))
+    return plan
+
+
+def _timing(
+    notes: Beats,
+    ctx: _Context,
+    swing: float,
+    jitter_s: float,
+    rng: np.random.Generator,
+    seconds: float,
+) -> list[tuple[float, float, int, int]]:
+    """Beats -> seconds with swing and per-note timing jitter; clip to the song; fix overlaps."""
+    beat_s = 60.0 / ctx.tempo
+
+    def swung(b: float) -> float:
+        whole = np.floor(b)
+        f = b - whole
+        f = f * (swing / 0.5) if f < 0.5 else swing + (f - 0.5) * (1 - swing) / 0.5
+        return (whole + f) * beat_s
+
+    out = []
+    for start, dur, pitch, vel in notes:
+        s = swung(start) + (rng.normal(0.0, jitter_s) if jitter_s > 0 else 0.0)
+        e = swung(start + dur)
+        s = max(0.0, s)
+        if s >= seconds - 0.05:
+            continue
+        e = min(max(e, s + 0.03), seconds)
+        out.append(
+            (round(s, 6), round(e, 6), int(np.clip(pitch, 0, 127)), int(np.clip(vel, 1, 127)))
+        )
+    out.sort(key=lambda n: (n[2], n[0], -n[3]))
+    clean: list[tuple[float, float, int, int]] = []
+    for n in out:  # per pitch: drop duplicates, end a note before the next one starts
+        if clean and clean[-1][2] == n[2]:
+            prev = clean[-1]
+            if n[0] - prev[0] < 0.005:
+                continue
+            if prev[1] > n[0] - 0.002:
+                clean[-1] = (
+                    prev[0],
+                    round(max(prev[0] + 0.003, n[0] - 0.002), 6),
+                    prev[2],
+                    prev[3],
+                )
+        clean.append(n)
+    clean.sort(key=lambda n: (n[0], n[2]))
+    return clean
+
+
+def _plays(ctx: _Context, sections: str, beat: float) -> bool:
+    if sections == "after-intro":
+        return beat >= ctx.section_bars * ctx.beats_per_bar
+    return ctx.section_of(int(beat // ctx.beats_per_bar))[0] == sections
+
+
+def song_streams(song_seed: int | Sequence[int]) -> list[np.random.Generator]:
+    """The independent random streams of a song (0: song, 1-15: parts, 16-31: effects)."""
+    ss = np.random.SeedSequence(song_seed)
+    return [np.random.default_rng(c) for c in ss.spawn(_SEED_CHILDREN)]
+
+
+def compose(song_seed: int | Sequence[int], seconds: float) -> Score:
+    """Compose one song.
+
+    Parameters
+    ----------
+    song_seed : int or sequence of int
+        Entropy for :class:`numpy.random.SeedSequence`; the corpus uses ``(seed, index)``.
+    seconds : float > 0 [s]
+        Song length.
+
+    Returns
+    -------
+    Score
+    """
+    streams = song_streams(song_seed)
+    rng = streams[0]
+    tempo = float(np.round(rng.uniform(60.0, 180.0), 1))
+    bpb = 3 if rng.random() < 0.1 else 4
+    key = int(rng.integers(12))
+    mode = str(_choice(rng, list(MODES), _MODE_P))
+    swing = 0.5 if rng.random() < 0.7 else float(rng.uniform(0.56, 0.67))
+    sevenths = float(rng.choice([0.0, 0.15, 0.6], p=[0.55, 0.3, 0.15]))
+    if tempo > 140:
+        bpc = float(_choice(rng, [1.0, 2.0], [0.6, 0.4]))
+    elif tempo < 85:
+        bpc = float(_choice(rng, [0.5, 1.0], [0.3, 0.7]))
+    else:
+        bpc = float(_choice(rng, [0.5, 1.0, 2.0], [0.1, 0.75, 0.15]))
+    prog_a = _progression(rng, mode, None)
+    prog_b = _progression(rng, mode, tuple(prog_a))
+    form = str(_choice(rng, ["AABA", "ABAB", "AABB", "ABBA", "AAB"]))
+    scale = MODES[mode]
+    chords = {
+        lab: [_triad(scale, key, d, rng.random() < sevenths, int(_choice(rng, [0, 2, 4], [0.92, 0.03, 0.05])))
+              for d in prog]
+        for lab, prog in (("A", prog_a), ("B", prog_b))
+    }  # fmt: skip
+    span = max(len(prog_a), len(prog_b)) * bpc
+    section_bars = 8 if span > 4 else 4
+    bar_s = bpb * 60.0 / tempo
+    n_bars = int(np.ceil(seconds / bar_s)) + 1
+    plan = _plan_parts(rng)
+    ctx = _Context(tempo, bpb, key, scale, n_bars, form, section_bars, bpc, chords, [[0, 8]] * 2)
+    drum_style = _drum_style(streams[1], ctx) if plan and plan[0][0] == "drums" else {}
+    if drum_style:
+        ctx.kick_steps = drum_style["kick_steps"]
+
+    parts: list[Part] = []
+    gains = {"drums": (0.0, 2.5), "bass": (-1.5, 2.0), "piano": (-3.0, 1.0), "guitar": (-3.0, 1.0),
+             "lead": (0.0, 3.0), "pad": (-6.0, -2.0)}  # fmt: skip
+    for i, (name, group, role, program) in enumerate(plan):
+        prng = streams[1 + i]
+        # per-part choices first, so the notes below may use any number of draws
+        base = float(prng.uniform(68, 112))
+        lo_db, hi_db = gains.get(group, gains.get(role, (-4.0, 0.0)))
+        gain_db = float(prng.uniform(lo_db, hi_db))
+        jitter = float(prng.uniform(0.0, 0.006 if group == "drums" else 0.012))
+        r = prng.random()
+        if group == "others":  # some parts sit out part of the form
+            sections = "A" if r < 0.09 else "B" if r < 0.18 else "after-intro" if r < 0.3 else "all"
+        elif group in ("piano", "guitar"):
+            sections = "after-intro" if r < 0.2 else "all"
+        else:
+            sections = "all"
+        timing_rng = np.random.default_rng(int(prng.integers(2**63)))
+        part = Part(name, group, role, program, group == "drums", gain_db=gain_db, velocity=int(base),
+                    sections=sections, index=i)  # fmt: skip
+        if group == "drums":
+            beats = _drums(prng, ctx, drum_style, base)
+        elif group == "bass":
+            beats = _bass(prng, ctx, role, base, program in (38, 39) and prng.random() < 0.5)
+        elif group == "piano":
+            center = int(prng.integers(58, 68))
+            beats = _chords_part(
+                prng, ctx, role, base, center, int(prng.integers(3, 5)), prng.random() < 0.5
+            )
+        elif group == "guitar":
+            beats = _guitar(prng, ctx, role, base)
+        else:
+            lo, hi = _program_range(program)
+            center = int(np.clip((lo + hi) // 2, 48, 84))
+            if role in ("lead", "counter"):
+                beats = _melody(prng, ctx, base, lo, hi, slow=role == "counter")
+            else:
+                nv = 3 if role == "arp" else int(prng.integers(3, 5))
+                beats = _chords_part(prng, ctx, role, base, center, nv, False)
+        if sections != "all":
+            kept = [n for n in beats if _plays(ctx, sections, n[0])]
+            if kept and kept[0][0] * 60.0 / tempo < seconds * 0.6:
+                beats = kept
+            else:  # it would enter too late (or never) in a song this short
+                part.sections = "all"
+        part.notes = _timing(beats, ctx, swing, jitter, timing_rng, seconds)
+        if part.notes:
+            parts.append(part)
+    style = {
+        "sevenths": sevenths,
+        "section_bars": section_bars,
+        "drums": {k: v for k, v in drum_style.items() if k != "kick_steps"} if drum_style else None,
+    }
+    if drum_style:
+        style["drums"]["kick_steps"] = [list(map(int, k)) for k in drum_style["kick_steps"]]
+    return Score(
+        seconds=float(seconds),
+        tempo=tempo,
+        beats_per_bar=bpb,
+        key=key,
+        mode=mode,
+        swing=swing,
+        form=form,
+        progressions={k: [c.name() for c in v] for k, v in chords.items()},
+        bars_per_chord=bpc,
+        parts=parts,
+        style=style,
+    )

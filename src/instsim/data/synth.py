@@ -1,0 +1,1023 @@
+"""A synthetic multitrack corpus in Slakh2100's layout, rendered with FluidSynth.
+
+Songs are composed procedurally (:mod:`instsim.data.compose`), each part is
+rendered alone with FluidSynth into a mono stem, lightly and reproducibly
+"produced" (reverb, chorus, EQ, filters, level), loudness-normalised, mixed,
+and written the way Slakh2100 is::
+
+    OUT/
+      corpus.json                      generator parameters, per-split track ids
+      train/Track00001/
+        mix.flac                       the sum of the stems
+        stems/S00.flac ... S0N.flac    one mono stem per part
+        MIDI/S00.mid ... S0N.mid       the notes of each stem
+        all_src.mid                    all parts in one MIDI file
+        metadata.yaml                  Slakh's keys (UUID, stems: {S00: {inst_class, program_num, ...}})
+      validation/Track000NN/...
+      test/Track000NN/...
+
+Audio is 16-bit PCM FLAC (:data:`SUBTYPE`), mono, at the requested sample rate.
+The mix is the *integer* sum of the 16-bit stems, so the decoded stems add up to
+the decoded mix exactly (to float rounding). Stems are loudness-normalised to
+:data:`NORMALIZATION_LUFS` plus a per-part level, summed, and the same
+``overall_gain`` is then applied to every stem so the mix peaks at
+:data:`TARGET_PEAK_DB` dBFS: nothing clips.
+
+Song ``k`` of a corpus with seed ``s`` is composed and produced from the seed
+``(s, k)`` alone, so a corpus is the same bit for bit whatever the number of
+worker processes, and a corpus can be extended (``start_index``) or resumed.
+
+``pretty_midi`` and ``fluidsynth`` (the ``synth`` extra) load on first use.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError, DatasetError
+from . import compose as _compose
+from .groups import group_of
+
+__all__ = [
+    "DEFAULT_SOUNDFONT",
+    "NORMALIZATION_LUFS",
+    "SPLITS",
+    "SUBTYPE",
+    "TARGET_PEAK_DB",
+    "CorpusSummary",
+    "Song",
+    "Stem",
+    "TrackSummary",
+    "check_soundfont",
+    "integrated_loudness",
+    "read_corpus_info",
+    "synthesize_corpus",
+    "synthesize_song",
+]
+
+#: The soundfont used when none is given (Debian's ``fluid-soundfont-gm``).
+DEFAULT_SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
+#: Sample format of every FLAC file.
+SUBTYPE = "PCM_16"
+#: Peak level of every mix [dBFS] (Slakh's ``target_peak``).
+TARGET_PEAK_DB = -1.0
+#: Loudness every stem is normalised to before its part level [LUFS] (Slakh's ``normalization_factor``).
+NORMALIZATION_LUFS = -13.0
+#: Split folders, in track-number order.
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+CORPUS_FILE = "corpus.json"
+GENERATOR = "instsim.data.synth"
+
+_BLOCK = 64  # FluidSynth renders in blocks of 64 samples
+
+
+# ---------------------------------------------------------------------------
+# validation
+
+
+def check_soundfont(path: str | os.PathLike[str] | None) -> Path:
+    """Resolve and check a SoundFont 2 file.
+
+    Parameters
+    ----------
+    path : path or None
+        ``None`` means :data:`DEFAULT_SOUNDFONT`.
+
+    Returns
+    -------
+    Path
+        The absolute path.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, unreadable or not a SoundFont 2 (``RIFF....sfbk``) file.
+    """
+    p = Path(DEFAULT_SOUNDFONT if path is None else path).expanduser()
+    if not p.is_file():
+        hint = " (install Debian's fluid-soundfont-gm or pass a .sf2 path)" if path is None else ""
+        raise ConfigError("soundfont", f"{str(p)!r} does not exist or is not a file{hint}")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(12)
+    except OSError as exc:
+        raise ConfigError("soundfont", f"cannot read {str(p)!r}: {exc.strerror or exc}") from None
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
+        raise ConfigError("soundfont", f"{str(p)!r} is not a SoundFont 2 (.sf2) file")
+    return p.resolve()
+
+
+def _check_params(n_songs: int, seconds: float, seed: int, sample_rate: int, split_fractions: Sequence[float],
+                  workers: int, start_index: int) -> tuple[float, float, float]:  # fmt: skip
+    def is_int(v: object) -> bool:
+        return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+    if not is_int(n_songs) or n_songs < 1:
+        raise ConfigError("n_songs", f"must be an integer >= 1, got {n_songs!r}")
+    if not is_int(start_index) or start_index < 0 or start_index + n_songs > 99999:
+        raise ConfigError(
+            "start_index", f"must be an integer in [0, {99999 - n_songs}], got {start_index!r}"
+        )
+    if not is_int(seed) or seed < 0:
+        raise ConfigError("seed", f"must be a non-negative integer, got {seed!r}")
+    if not is_int(workers) or workers < 0:
+        raise ConfigError("workers", f"must be an integer >= 0 (0 = all cores), got {workers!r}")
+    _check_song(seconds, sample_rate)
+    fr = tuple(float(f) for f in split_fractions)
+    if len(fr) != 3 or any(not math.isfinite(f) or f < 0 for f in fr) or abs(sum(fr) - 1.0) > 1e-6:
+        raise ConfigError(
+            "split_fractions",
+            f"must be three non-negative fractions (train, validation, test) summing to 1, got {split_fractions!r}",
+        )
+    return fr  # type: ignore[return-value]
+
+
+def _check_song(seconds: float, sample_rate: int) -> None:
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not (0 < seconds < math.inf)
+    ):
+        raise ConfigError("seconds", f"must be a positive number of seconds, got {seconds!r}")
+    if (
+        isinstance(sample_rate, bool)
+        or not isinstance(sample_rate, (int, np.integer))
+        or not (8000 <= sample_rate <= 96000)
+    ):
+        raise ConfigError(
+            "sample_rate",
+            f"must be an integer in [8000, 96000] Hz (FluidSynth's range), got {sample_rate!r}",
+        )
+
+
+# ---------------------------------------------------------------------------
+# signal processing
+
+
+def _biquad(kind: str, f0: float, sr: int, q: float = 0.7071, gain_db: float = 0.0) -> np.ndarray:
+    """One second-order section (RBJ audio-EQ cookbook) as a row ``[b0, b1, b2, 1, a1, a2]``."""
+    a = 10.0 ** (gain_db / 40.0)
+    w0 = 2.0 * math.pi * f0 / sr
+    cw, sw = math.cos(w0), math.sin(w0)
+    alpha = sw / (2.0 * q)
+    if kind == "lowpass":
+        b = [(1 - cw) / 2, 1 - cw, (1 - cw) / 2]
+        den = [1 + alpha, -2 * cw, 1 - alpha]
+    elif kind == "highpass":
+        b = [(1 + cw) / 2, -(1 + cw), (1 + cw) / 2]
+        den = [1 + alpha, -2 * cw, 1 - alpha]
+    elif kind == "peak":
+        b = [1 + alpha * a, -2 * cw, 1 - alpha * a]
+        den = [1 + alpha / a, -2 * cw, 1 - alpha / a]
+    elif kind == "lowshelf":
+        s = 2 * math.sqrt(a) * alpha
+        b = [
+            a * ((a + 1) - (a - 1) * cw + s),
+            2 * a * ((a - 1) - (a + 1) * cw),
+            a * ((a + 1) - (a - 1) * cw - s),
+        ]
+        den = [
+            (a + 1) + (a - 1) * cw + s,
+            -2 * ((a - 1) + (a + 1) * cw),
+            (a + 1) + (a - 1) * cw - s,
+        ]
+    elif kind == "highshelf":
+        s = 2 * math.sqrt(a) * alpha
+        b = [
+            a * ((a + 1) + (a - 1) * cw + s),
+            -2 * a * ((a - 1) + (a + 1) * cw),
+            a * ((a + 1) + (a - 1) * cw - s),
+        ]
+        den = [(a + 1) - (a - 1) * cw + s, 2 * ((a - 1) - (a + 1) * cw), (a + 1) - (a - 1) * cw - s]
+    else:  # pragma: no cover - internal
+        raise ValueError(kind)
+    return np.array([*(x / den[0] for x in b), 1.0, den[1] / den[0], den[2] / den[0]])
+
+
+def _k_weighting(sr: int) -> np.ndarray:
+    """BS.1770 K-weighting (pre-filter shelf + RLB high-pass) at any rate, as two SOS rows.
+
+    Analog prototypes re-derived for arbitrary rates by the bilinear transform
+    (B. De Man's derivation); at 48 kHz they give the coefficients of the standard.
+    """
+    k = math.tan(math.pi * 1681.974450955533 / sr)
+    q = 0.7071752369554196
+    vh = 10.0 ** (3.999843853973347 / 20.0)
+    vb = vh**0.4996667741545416
+    a0 = 1.0 + k / q + k * k
+    shelf = [(vh + vb * k / q + k * k) / a0, 2.0 * (k * k - vh) / a0, (vh - vb * k / q + k * k) / a0,
+             1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0]  # fmt: skip
+    k = math.tan(math.pi * 38.13547087602444 / sr)
+    q = 0.5003270373238773
+    a0 = 1.0 + k / q + k * k
+    highpass = [1.0, -2.0, 1.0, 1.0, 2.0 * (k * k - 1.0) / a0, (1.0 - k / q + k * k) / a0]
+    return np.array([shelf, highpass])
+
+
+def integrated_loudness(y: np.ndarray, sr: int) -> float:
+    """Integrated loudness of a mono signal by ITU-R BS.1770-4 [LUFS].
+
+    K-weighting, 400 ms blocks with 75 % overlap, absolute gate at -70 LUFS and
+    relative gate 10 LU below the ungated mean.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n_samples,)]
+    sr : int > 0 [Hz]
+
+    Returns
+    -------
+    float [LUFS]
+        ``-inf`` when every block is below the absolute gate (silence).
+    """
+    from scipy.signal import sosfilt
+
+    sos = _k_weighting(sr)
+    z = np.square(sosfilt(sos, np.asarray(y, dtype=np.float64)))
+    block, hop = round(0.4 * sr), round(0.1 * sr)
+    if z.size < block:
+        return -math.inf
+    csum = np.concatenate([[0.0], np.cumsum(z)])
+    starts = np.arange(0, z.size - block + 1, hop)
+    power = (csum[starts + block] - csum[starts]) / block
+    with np.errstate(divide="ignore"):
+        lk = -0.691 + 10.0 * np.log10(power)
+    gated = power[lk > -70.0]
+    if gated.size == 0:
+        return -math.inf
+    rel = -0.691 + 10.0 * math.log10(gated.mean()) - 10.0
+    gated = power[(lk > -70.0) & (lk > rel)]
+    return float(-0.691 + 10.0 * math.log10(gated.mean()))
+
+
+def _draw_effects(rng: np.random.Generator, group: str) -> dict[str, Any]:
+    """Per-stem production settings (augmentation) from the stem's own random stream."""
+    reverb_on = rng.random() < 0.75
+    chorus_on = rng.random() < (0.1 if group in ("drums", "bass") else 0.4)
+    max_send = {"bass": 50, "drums": 90}.get(group, 127)
+    lp_floor = {"drums": 6000.0, "bass": 1200.0, "piano": 3000.0, "guitar": 3000.0}.get(
+        group, 2500.0
+    )
+
+    def logu(lo: float, hi: float) -> float:
+        return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+
+    fx: dict[str, Any] = {
+        "reverb": {
+            "room_size": round(float(rng.uniform(0.1, 0.95)), 4),
+            "damping": round(float(rng.uniform(0.0, 0.9)), 4),
+            "width": round(float(rng.uniform(0.0, 100.0)), 3),
+            "level": round(float(rng.uniform(0.1, 0.9)), 4) if reverb_on else 0.0,
+        },
+        "reverb_send": int(rng.integers(15, max_send + 1)) if reverb_on else 0,
+        "chorus": {
+            "voices": int(rng.integers(2, 7)),
+            "level": round(float(rng.uniform(0.5, 3.0)), 4) if chorus_on else 0.0,
+            "speed_hz": round(float(rng.uniform(0.2, 2.0)), 4),
+            "depth_ms": round(float(rng.uniform(2.0, 12.0)), 4),
+            "waveform": str(rng.choice(["sine", "triangle"])),
+        },
+        "chorus_send": int(rng.integers(40, 128)) if chorus_on else 0,
+        "eq": {
+            "low_shelf": {
+                "freq_hz": round(logu(80, 300), 2),
+                "gain_db": round(float(rng.uniform(-5, 5)), 3),
+            },
+            "peak": {
+                "freq_hz": round(logu(300, 5000), 2),
+                "q": round(float(rng.uniform(0.5, 2.0)), 3),
+                "gain_db": round(float(rng.uniform(-5, 5)), 3),
+            },
+            "high_shelf": {
+                "freq_hz": round(logu(3000, 10000), 2),
+                "gain_db": round(float(rng.uniform(-5, 5)), 3),
+            },
+            "lowpass_hz": round(logu(lp_floor, 16000), 2) if rng.random() < 0.25 else None,
+            "highpass_hz": (
+                round(logu(40, 200 if group != "drums" else 80), 2)
+                if group != "bass" and rng.random() < (0.1 if group == "drums" else 0.25)
+                else None
+            ),
+        },
+    }
+    return fx
+
+
+def _apply_eq(y: np.ndarray, sr: int, eq: dict[str, Any]) -> tuple[np.ndarray, dict[str, Any]]:
+    """Apply the EQ of :func:`_draw_effects`; filters above 0.45 * sr are skipped (and recorded as such)."""
+    from scipy.signal import sosfilt
+
+    nyq_ok = 0.45 * sr
+    rows, applied = [], {}
+    for key, kind in (("low_shelf", "lowshelf"), ("peak", "peak"), ("high_shelf", "highshelf")):
+        band = eq[key]
+        ok = band["freq_hz"] < nyq_ok
+        applied[key] = ok
+        if ok:
+            rows.append(_biquad(kind, band["freq_hz"], sr, band.get("q", 0.7071), band["gain_db"]))
+    for key, kind in (("lowpass_hz", "lowpass"), ("highpass_hz", "highpass")):
+        f = eq[key]
+        ok = f is not None and f < nyq_ok
+        applied[key] = bool(ok)
+        if ok:
+            rows.append(_biquad(kind, f, sr))
+    out = sosfilt(np.stack(rows), y) if rows else y
+    return out, applied
+
+
+# ---------------------------------------------------------------------------
+# FluidSynth
+
+
+@cache
+def _write_float() -> Any:
+    import fluidsynth
+
+    fn = fluidsynth._fl.fluid_synth_write_float
+    vp, ci = ctypes.c_void_p, ctypes.c_int
+    fn.argtypes = [vp, ci, vp, ci, ci, vp, ci, ci]
+    fn.restype = ci
+    return fn
+
+
+@cache
+def _anchor(soundfont: str, sample_rate: int) -> tuple[Any, int]:
+    """A synth kept alive per process so FluidSynth's sample cache keeps the soundfont in memory."""
+    import fluidsynth
+
+    fs = fluidsynth.Synth(samplerate=float(sample_rate), channels=16)
+    sfid = fs.sfload(soundfont)
+    if sfid < 0:
+        raise ConfigError("soundfont", f"FluidSynth could not load {soundfont!r}")
+    return fs, sfid
+
+
+def _render_part(
+    part: _compose.Part, fx: dict[str, Any], soundfont: str, sr: int, n: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Render one part alone into a mono float64 signal of exactly ``n`` samples.
+
+    A fresh synthesizer per stem (cheap: the sample data stays cached by the
+    per-process anchor synth) makes every stem independent of what the process
+    rendered before, which keeps the corpus bit-identical across worker counts.
+    """
+    import fluidsynth
+
+    _anchor(soundfont, sr)
+    rev, cho = fx["reverb"], fx["chorus"]
+    settings = {
+        "synth.reverb.active": 1 if rev["level"] > 0 else 0,
+        "synth.chorus.active": 1 if cho["level"] > 0 else 0,
+        "synth.reverb.room-size": float(rev["room_size"]),
+        "synth.reverb.damp": float(rev["damping"]),
+        "synth.reverb.width": float(rev["width"]),
+        "synth.reverb.level": float(rev["level"]),
+        "synth.chorus.nr": int(cho["voices"]),
+        "synth.chorus.level": float(cho["level"]),
+        "synth.chorus.speed": float(cho["speed_hz"]),
+        "synth.chorus.depth": float(cho["depth_ms"]),
+    }
+    fs = fluidsynth.Synth(samplerate=float(sr), channels=16, **settings)
+    try:
+        sfid = fs.sfload(soundfont)
+        chan = 9 if part.is_drum else 0
+        bank = 128 if part.is_drum else 0
+        preset = part.program
+        if fs.program_select(chan, sfid, bank, preset) != 0:
+            preset = 0
+            fs.program_select(chan, sfid, bank, preset)
+        name = fs.sfpreset_name(sfid, bank, preset) or ""
+        fs.cc(chan, 91, int(fx["reverb_send"]))
+        fs.cc(chan, 93, int(fx["chorus_send"]))
+        events = []
+        for start, end, pitch, vel in part.notes:
+            events.append((round(start * sr), 1, pitch, vel))
+            events.append((round(end * sr), 0, pitch, 0))
+        events.sort()
+        n_pad = -(-n // _BLOCK) * _BLOCK
+        left = np.zeros(n_pad, dtype=np.float32)
+        right = np.zeros(n_pad, dtype=np.float32)
+        lp, rp = left.ctypes.data, right.ctypes.data
+        write = _write_float()
+        pos = 0
+        for at, kind, pitch, vel in [*events, (n_pad, -1, 0, 0)]:
+            at = min(at, n_pad)
+            if at > pos:
+                write(fs.synth, at - pos, lp, pos, 1, rp, pos, 1)
+                pos = at
+            if kind == 1:
+                fs.noteon(chan, pitch, vel)
+            elif kind == 0:
+                fs.noteoff(chan, pitch)
+    finally:
+        fs.delete()
+    y = (left[:n].astype(np.float64) + right[:n]) * 0.5
+    return y, {"bank": bank, "preset": int(preset), "preset_name": name}
+
+
+# ---------------------------------------------------------------------------
+# songs
+
+
+@dataclass
+class Stem:
+    """One rendered stem.
+
+    Attributes
+    ----------
+    name : str
+        ``"S00"``, ``"S01"``, ...
+    audio : np.ndarray [shape=(n_samples,), dtype=float32]
+        Exactly what the 16-bit FLAC file holds (``int16 / 32768``).
+    group : str
+        ``drums``, ``bass``, ``piano``, ``guitar`` or ``others``.
+    metadata : dict
+        The stem's entry of ``metadata.yaml``.
+    part : compose.Part
+        Its notes (seconds) and patch.
+    """
+
+    name: str
+    audio: np.ndarray
+    group: str
+    metadata: dict[str, Any]
+    part: _compose.Part
+
+
+@dataclass
+class Song:
+    """One synthesized multitrack, in memory.
+
+    Attributes
+    ----------
+    stems : dict of str -> Stem
+        Keyed ``"S00"``, ``"S01"`` ...
+    mix : np.ndarray [shape=(n_samples,), dtype=float32]
+        The sum of the stems (exactly, in 16-bit integers).
+    sample_rate : int [Hz]
+    seconds : float [s]
+    metadata : dict
+        The whole ``metadata.yaml``.
+    score : compose.Score
+    """
+
+    stems: dict[str, Stem]
+    mix: np.ndarray
+    sample_rate: int
+    seconds: float
+    metadata: dict[str, Any]
+    score: _compose.Score
+
+    @property
+    def groups(self) -> set[str]:
+        """The groups that have at least one stem."""
+        return {s.group for s in self.stems.values()}
+
+    def midi(self, stems: Sequence[str] | None = None) -> Any:
+        """A ``pretty_midi.PrettyMIDI`` with the notes of some stems (all by default)."""
+        import pretty_midi
+
+        sc = self.score
+        pm = pretty_midi.PrettyMIDI(initial_tempo=float(sc.tempo))
+        pm.time_signature_changes.append(pretty_midi.TimeSignature(sc.beats_per_bar, 4, 0.0))
+        minor = sc.mode in ("minor", "dorian")
+        pm.key_signature_changes.append(
+            pretty_midi.KeySignature(sc.key + (12 if minor else 0), 0.0)
+        )
+        for name in stems if stems is not None else list(self.stems):
+            part = self.stems[name].part
+            inst = pretty_midi.Instrument(
+                program=int(part.program), is_drum=part.is_drum, name=name
+            )
+            inst.notes = [
+                pretty_midi.Note(int(v), int(p), float(s), float(e)) for s, e, p, v in part.notes
+            ]
+            pm.instruments.append(inst)
+        return pm
+
+    def write(self, track_dir: str | os.PathLike[str]) -> Path:
+        """Write the Slakh layout (mix, stems, MIDI, all_src.mid, metadata.yaml) into ``track_dir``."""
+        import soundfile as sf
+        import yaml
+
+        d = Path(track_dir)
+        (d / "stems").mkdir(parents=True, exist_ok=True)
+        (d / "MIDI").mkdir(exist_ok=True)
+        for name, stem in self.stems.items():
+            sf.write(
+                d / "stems" / f"{name}.flac",
+                _pcm16(stem.audio),
+                self.sample_rate,
+                subtype=SUBTYPE,
+                format="FLAC",
+            )
+            self.midi([name]).write(str(d / "MIDI" / f"{name}.mid"))
+        sf.write(d / "mix.flac", _pcm16(self.mix), self.sample_rate, subtype=SUBTYPE, format="FLAC")
+        self.midi().write(str(d / "all_src.mid"))
+        with open(d / "metadata.yaml", "w", encoding="utf-8") as fh:
+            yaml.safe_dump(self.metadata, fh, sort_keys=True, default_flow_style=False)
+        return d
+
+
+def _to_int16(x: np.ndarray) -> np.ndarray:
+    """Round [-1, 1) floats to 16-bit integers."""
+    return np.round(np.asarray(x, dtype=np.float64) * 32768.0).astype(np.int16)
+
+
+def _pcm16(audio: np.ndarray) -> np.ndarray:
+    """16-bit integers of a float32 stem or mix (exact for the values :class:`Song` holds)."""
+    scaled = np.rint(np.asarray(audio, dtype=np.float32) * np.float32(32768.0))
+    return np.clip(scaled, -32768, 32767).astype(np.int16)
+
+
+def _seed_list(song_seed: int | Sequence[int]) -> list[int]:
+    items = [song_seed] if np.isscalar(song_seed) else list(song_seed)  # type: ignore[arg-type]
+    ok = items and all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0 for v in items
+    )
+    if not ok:
+        raise ConfigError(
+            "song_seed", f"must be a non-negative integer or a sequence of them, got {song_seed!r}"
+        )
+    return [int(v) for v in items]
+
+
+def _plugin_name(soundfont: Path, preset_name: str) -> str:
+    return f"{soundfont.name}:{preset_name}" if preset_name else soundfont.name
+
+
+def synthesize_song(
+    song_seed: int | Sequence[int],
+    seconds: float,
+    soundfont: str | os.PathLike[str] | None = None,
+    sample_rate: int = 44100,
+) -> Song:
+    """Compose, render, produce and mix one song, in memory.
+
+    Parameters
+    ----------
+    song_seed : int or sequence of int
+        Everything about the song follows from it; the corpus uses ``(seed, index)``.
+    seconds : float > 0 [s]
+        Length of every stem and of the mix (release tails are cut at the end).
+    soundfont : path or None
+        SoundFont 2 file; ``None`` means :data:`DEFAULT_SOUNDFONT`.
+    sample_rate : int in [8000, 96000] [Hz]
+
+    Returns
+    -------
+    Song
+
+    Raises
+    ------
+    ConfigError
+        Bad ``seconds``, ``sample_rate`` or soundfont.
+    """
+    import pretty_midi
+
+    from .. import __version__
+
+    _check_song(seconds, sample_rate)
+    sf2 = check_soundfont(soundfont)
+    seed_list = _seed_list(song_seed)
+    score = _compose.compose(seed_list, float(seconds))
+    streams = _compose.song_streams(seed_list)
+    n = round(float(seconds) * sample_rate)
+
+    rendered = []
+    for part in score.parts:
+        fx = _draw_effects(streams[16 + part.index], part.group)
+        y, patch = _render_part(part, fx, str(sf2), sample_rate, n)
+        y, applied = _apply_eq(y, sample_rate, fx["eq"])
+        loud = integrated_loudness(y, sample_rate)
+        gain = (
+            10.0 ** ((NORMALIZATION_LUFS + part.gain_db - loud) / 20.0)
+            if math.isfinite(loud)
+            else 1.0
+        )
+        rendered.append((part, fx, patch, applied, y * gain, gain, loud))
+
+    mix = np.zeros(n)
+    for r in rendered:
+        mix += r[4]
+    peak = max(
+        [float(np.abs(mix).max(initial=0.0))]
+        + [float(np.abs(r[4]).max(initial=0.0)) for r in rendered]
+    )
+    overall_gain = 10.0 ** (TARGET_PEAK_DB / 20.0) / peak if peak > 0 else 1.0
+
+    order = streams[31].permutation(len(rendered))  # stem numbering is shuffled, as in Slakh
+    stems: dict[str, Stem] = {}
+    meta_stems: dict[str, Any] = {}
+    ints = []
+    for sidx, ridx in enumerate(order):
+        part, fx, patch, applied, y, gain, loud = rendered[int(ridx)]
+        q = _to_int16(np.clip(y * overall_gain, -1.0, 32767 / 32768))
+        ints.append(q)
+        audio = (q.astype(np.float32) / np.float32(32768.0)).astype(np.float32)
+        name = f"S{sidx:02d}"
+        loud += 20.0 * math.log10(gain * overall_gain)  # loudness of the stem as written
+        fx = {**fx, "eq": {**fx["eq"], "applied": applied}}
+        meta = {
+            "audio_rendered": True,
+            "inst_class": _compose.inst_class(part.program, part.is_drum),
+            "integrated_loudness": float(loud) if math.isfinite(loud) else None,
+            "is_drum": bool(part.is_drum),
+            "midi_program_name": "Drums"
+            if part.is_drum
+            else pretty_midi.program_to_instrument_name(part.program),
+            "midi_saved": True,
+            "plugin_name": _plugin_name(sf2, patch["preset_name"]),
+            "program_num": 128 if part.is_drum else int(part.program),
+            "mixing_group": group_of(part.program, part.is_drum),
+            "part": part.describe(),
+            "render": {
+                **patch,
+                "level_db": round(float(part.gain_db), 4),
+                "stem_gain": float(gain * overall_gain),
+                **fx,
+            },
+        }
+        meta_stems[name] = meta
+        stems[name] = Stem(name, audio, meta["mixing_group"], meta, part)
+
+    mix_int = np.zeros(n, dtype=np.int32)
+    for q in ints:
+        mix_int += q
+    mix_int = np.clip(mix_int, -32768, 32767).astype(np.int16)
+    mix_audio = mix_int.astype(np.float32) / np.float32(32768.0)
+    uuid = streams[31].bytes(16).hex()
+    metadata = {
+        "UUID": uuid,
+        "audio_dir": "stems",
+        "lmd_midi_dir": None,
+        "midi_dir": "MIDI",
+        "normalization_factor": NORMALIZATION_LUFS,
+        "normalized": True,
+        "overall_gain": float(overall_gain),
+        "stems": meta_stems,
+        "target_peak": TARGET_PEAK_DB,
+        "instsim": {
+            "generator": GENERATOR,
+            "version": __version__,
+            "song_seed": seed_list,
+            "seconds": float(seconds),
+            "sample_rate": int(sample_rate),
+            "subtype": SUBTYPE,
+            "soundfont": sf2.name,
+            "score": score.describe(),
+        },
+    }
+    return Song(stems, mix_audio, int(sample_rate), float(seconds), metadata, score)
+
+
+# ---------------------------------------------------------------------------
+# the corpus
+
+
+@dataclass
+class TrackSummary:
+    """What happened to one track of a :func:`synthesize_corpus` call.
+
+    Attributes
+    ----------
+    index : int
+        Song index ``k`` (the track is ``Track{k+1:05d}``).
+    track_id : str
+    split : str
+    path : Path
+        The track folder.
+    skipped : bool
+        ``True`` when the folder was already complete and left as it was.
+    wall_seconds : float [s]
+        Time to compose, render and write it (0 when skipped).
+    groups : tuple of str
+        Groups with a stem, in :data:`instsim.data.groups.GROUPS` order.
+    n_stems : int
+    """
+
+    index: int
+    track_id: str
+    split: str
+    path: Path
+    skipped: bool
+    wall_seconds: float
+    groups: tuple[str, ...]
+    n_stems: int
+
+
+@dataclass
+class CorpusSummary:
+    """Result of :func:`synthesize_corpus`.
+
+    Attributes
+    ----------
+    out_dir : Path
+    tracks : list of TrackSummary
+        This call's tracks, by index.
+    splits : dict of str -> list of str
+        Track ids of the *whole* corpus per split (as in ``corpus.json``).
+    wall_seconds : float [s]
+    params : dict
+        The generator parameters written to ``corpus.json``.
+    """
+
+    out_dir: Path
+    tracks: list[TrackSummary]
+    splits: dict[str, list[str]]
+    wall_seconds: float
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_rendered(self) -> int:
+        return sum(not t.skipped for t in self.tracks)
+
+    @property
+    def n_skipped(self) -> int:
+        return sum(t.skipped for t in self.tracks)
+
+    @property
+    def seconds_per_song(self) -> float:
+        """Mean wall time per rendered song, per worker [s]."""
+        done = [t.wall_seconds for t in self.tracks if not t.skipped]
+        return float(np.mean(done)) if done else 0.0
+
+
+def track_id(index: int) -> str:
+    """Slakh-style track id of song ``index`` (0-based): ``Track00001`` for 0."""
+    return f"Track{index + 1:05d}"
+
+
+def _split_counts(n: int, fractions: Sequence[float]) -> list[int]:
+    """Songs per split: largest remainders, and one for every non-zero fraction when possible."""
+    raw = [n * f for f in fractions]
+    counts = [math.floor(r) for r in raw]
+    for i in sorted(range(len(raw)), key=lambda i: (counts[i] - raw[i], i))[: n - sum(counts)]:
+        counts[i] += 1
+    positive = [i for i, f in enumerate(fractions) if f > 0]
+    if n >= len(positive):
+        for i in positive:
+            if counts[i] == 0:
+                donor = max(range(len(counts)), key=lambda j: counts[j])
+                counts[donor] -= 1
+                counts[i] += 1
+    return counts
+
+
+def read_corpus_info(out_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The ``corpus.json`` of a folder, or ``None`` when it has none."""
+    p = Path(out_dir) / CORPUS_FILE
+    if not p.is_file():
+        return None
+    try:
+        info = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DatasetError(f"{str(p)!r} is not a readable instsim corpus file: {exc}") from None
+    if not isinstance(info, dict) or info.get("generator") != GENERATOR:
+        raise DatasetError(f"{str(p)!r} was not written by instsim's corpus generator")
+    return info
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+_SAME = ("seed", "seconds", "sample_rate", "soundfont")
+
+
+def _render_track(job: tuple[Any, ...]) -> TrackSummary:
+    """Worker: compose, render and write one track (atomic: a temporary folder renamed at the end)."""
+    out_dir, index, split, seed, seconds, soundfont, sample_rate = job
+    t0 = time.perf_counter()
+    tid = track_id(index)
+    final = Path(out_dir) / split / tid
+    tmp = final.with_name(f".{tid}.partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    song = synthesize_song((seed, index), seconds, soundfont, sample_rate)
+    song.write(tmp)
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    groups = tuple(g for g in _groups_order() if g in song.groups)
+    return TrackSummary(
+        index, tid, split, final, False, time.perf_counter() - t0, groups, len(song.stems)
+    )
+
+
+def _groups_order() -> tuple[str, ...]:
+    from .groups import GROUPS
+
+    return GROUPS
+
+
+def _existing_summary(index: int, split: str, path: Path) -> TrackSummary:
+    import yaml
+
+    with open(path / "metadata.yaml", encoding="utf-8") as fh:
+        meta = yaml.safe_load(fh) or {}
+    stems = meta.get("stems") or {}
+    present = {group_of(s.get("program_num"), s.get("is_drum")) for s in stems.values()}
+    groups = tuple(g for g in _groups_order() if g in present)
+    return TrackSummary(index, track_id(index), split, path, True, 0.0, groups, len(stems))
+
+
+def synthesize_corpus(
+    out_dir: str | os.PathLike[str],
+    n_songs: int,
+    seconds: float = 60.0,
+    seed: int = 0,
+    soundfont: str | os.PathLike[str] | None = None,
+    sample_rate: int = 44100,
+    split_fractions: Sequence[float] = (0.8, 0.1, 0.1),
+    workers: int = 1,
+    progress: Callable[[TrackSummary], None] | None = None,
+    start_index: int = 0,
+    *,
+    overwrite: bool = False,
+) -> CorpusSummary:
+    """Write a synthetic multitrack corpus in Slakh2100's layout.
+
+    Songs ``start_index .. start_index + n_songs - 1`` become ``Track{k+1:05d}``;
+    the first ``split_fractions[0]`` of them go to ``train/``, the next to
+    ``validation/``, the rest to ``test/`` (contiguous numbers, as in Slakh2100).
+
+    Folder rules: an empty or missing ``out_dir`` is created. A folder that
+    already holds a corpus (``corpus.json``) made with the same ``seed``,
+    ``seconds``, ``sample_rate`` and soundfont is *extended or resumed*: complete
+    tracks are kept, missing ones rendered, ``corpus.json`` updated. Any other
+    non-empty folder is refused unless ``overwrite=True``, which re-renders every
+    requested track (replacing those track folders only; nothing else is deleted)
+    and restarts ``corpus.json`` when the parameters differ.
+
+    Parameters
+    ----------
+    out_dir : path
+    n_songs : int >= 1
+    seconds : float > 0 [s]
+        Length of each song.
+    seed : int
+        Corpus seed; song ``k`` depends only on ``(seed, k)``.
+    soundfont : path or None
+        SoundFont 2 file (default :data:`DEFAULT_SOUNDFONT`).
+    sample_rate : int in [8000, 96000] [Hz]
+    split_fractions : (float, float, float)
+        Train, validation, test fractions summing to 1.
+    workers : int >= 0
+        Processes rendering songs in parallel; 0 uses every core. The output does
+        not depend on it.
+    progress : callable or None
+        Called with each :class:`TrackSummary` as it completes (in completion order).
+    start_index : int >= 0
+        Index of the first song (to extend a corpus).
+    overwrite : bool
+        See the folder rules above.
+
+    Returns
+    -------
+    CorpusSummary
+
+    Raises
+    ------
+    ConfigError
+        A bad parameter or soundfont.
+    DatasetError
+        ``out_dir`` is not usable (see the folder rules).
+    """
+    from .. import __version__
+
+    t_start = time.perf_counter()
+    fractions = _check_params(
+        n_songs, seconds, seed, sample_rate, split_fractions, workers, start_index
+    )
+    sf2 = check_soundfont(soundfont)
+    out = Path(out_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise DatasetError(f"output folder {str(out)!r} exists and is not a folder")
+    params = {
+        "seed": int(seed),
+        "seconds": float(seconds),
+        "sample_rate": int(sample_rate),
+        "soundfont": str(sf2),
+    }
+    info = read_corpus_info(out) if out.is_dir() else None
+    if info is not None:
+        if any(info.get(k) != params[k] for k in _SAME):
+            if not overwrite:
+                diff = ", ".join(
+                    f"{k}={info.get(k)!r} (asked {params[k]!r})"
+                    for k in _SAME
+                    if info.get(k) != params[k]
+                )
+                raise DatasetError(
+                    f"{str(out)!r} holds a corpus made with other parameters: {diff}; "
+                    "use another folder, the same parameters, or overwrite=True (--overwrite)"
+                )
+            info = None
+    elif out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise DatasetError(
+            f"output folder {str(out)!r} is not empty and is not an instsim corpus (no {CORPUS_FILE}); "
+            "choose an empty folder or pass overwrite=True (--overwrite)"
+        )
+    splits: dict[str, list[str]] = {
+        s: list((info or {}).get("splits", {}).get(s, [])) for s in SPLITS
+    }
+
+    counts = _split_counts(n_songs, fractions)
+    plan: list[tuple[int, str]] = []
+    k = start_index
+    for split, c in zip(SPLITS, counts):
+        plan.extend((k + i, split) for i in range(c))
+        k += c
+    for index, split in plan:
+        tid = track_id(index)
+        for other in SPLITS:
+            if other != split and (tid in splits[other] or (out / other / tid).exists()):
+                if not overwrite:
+                    raise DatasetError(
+                        f"{tid} already exists in {other!r} but this call puts it in {split!r} "
+                        f"(n_songs and split_fractions decide the split); use the same values, another "
+                        "start_index, or overwrite=True"
+                    )
+                if tid in splits[other]:
+                    splits[other].remove(tid)
+                if (out / other / tid).exists():
+                    shutil.rmtree(out / other / tid)
+
+    corpus = {
+        "generator": GENERATOR,
+        "format": "slakh2100",
+        "instsim_version": __version__,
+        **params,
+        "soundfont_name": sf2.name,
+        "subtype": SUBTYPE,
+        "channels": 1,
+        "target_peak_db": TARGET_PEAK_DB,
+        "normalization_lufs": NORMALIZATION_LUFS,
+        "split_fractions": list(fractions),
+        "splits": splits,
+    }
+    for split in SPLITS:
+        (out / split).mkdir(parents=True, exist_ok=True)
+    _write_json(out / CORPUS_FILE, {**corpus, "n_tracks": sum(len(v) for v in splits.values())})
+
+    results: list[TrackSummary] = []
+    jobs = []
+    for index, split in plan:
+        path = out / split / track_id(index)
+        if not overwrite and (path / "metadata.yaml").is_file():
+            summary = _existing_summary(index, split, path)
+            results.append(summary)
+            if progress is not None:
+                progress(summary)
+        else:
+            jobs.append(
+                (str(out), index, split, int(seed), float(seconds), str(sf2), int(sample_rate))
+            )
+
+    n_workers = min(workers or os.cpu_count() or 1, max(1, len(jobs)))
+    if n_workers <= 1:
+        for job in jobs:
+            summary = _render_track(job)
+            results.append(summary)
+            if progress is not None:
+                progress(summary)
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = [pool.submit(_render_track, job) for job in jobs]
+            try:
+                for fut in as_completed(futures):
+                    summary = fut.result()
+                    results.append(summary)
+                    if progress is not None:
+                        progress(summary)
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+
+    for t in results:
+        if t.track_id not in splits[t.split]:
+            splits[t.split].append(t.track_id)
+    splits = {s: sorted(v) for s, v in splits.items()}
+    corpus["splits"] = splits
+    _write_json(out / CORPUS_FILE, {**corpus, "n_tracks": sum(len(v) for v in splits.values())})
+    results.sort(key=lambda t: t.index)
+    return CorpusSummary(out, results, splits, time.perf_counter() - t_start, corpus)
