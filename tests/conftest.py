@@ -67,3 +67,21 @@ def song_files(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         sf.write(p, music(secs, 44100, seed=i, channels=2), 44100, subtype="PCM_24")
         paths.append(p)
     return paths
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 12-song, 12-second synthetic corpus in Slakh's layout (8 train, 2 validation, 2 test)."""
+    from instsim.data.synth import synthesize_corpus
+
+    out = tmp_path_factory.mktemp("corpus") / "tiny"
+    synthesize_corpus(
+        out,
+        12,
+        seconds=12.0,
+        seed=7,
+        sample_rate=22050,
+        split_fractions=(0.67, 0.165, 0.165),
+        workers=2,
+    )
+    return out

@@ -3,7 +3,9 @@
 Stacks of 3x3 convolution, batch normalisation, ELU and max pooling; the paper's
 per-instrument networks use it (Hashizume et al. 2022). The widths default to a
 CPU-friendly version of FCN-5; the last pooling is global (max over the remaining
-time-frequency plane), so any input length works.
+time-frequency plane), so any input length works. The default widths
+(16, 32, 64, 64, 128) run at about 235 segments/s forward on 2 CPU cores; the
+original (128 ... 2048) would make stage 1 of training the bottleneck.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ class FCN(Backbone):
         self,
         n_mels: int = 128,
         embedding_dim: int = 128,
-        channels: Sequence[int] = (32, 64, 128, 128, 256),
+        channels: Sequence[int] = (16, 32, 64, 64, 128),
         dropout: float = 0.0,
     ) -> None:
         super().__init__(n_mels, embedding_dim)

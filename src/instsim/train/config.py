@@ -1,0 +1,469 @@
+"""Training configuration: dataclasses loaded from YAML or TOML and validated before any work.
+
+A config names its dataset, backbones and losses by plugin name and holds every
+hyper-parameter of the three stages (method.md):
+
+1. ``stage1``: one per-instrument network (``fcn``) per instrument, plain triplet
+   loss on clean stems (track-based triplets).
+2. ``stage2``: CSN pre-training with the auxiliary loss only.
+3. ``stage3``: masked triplet loss on pseudo-mix triplets (basic, plus additional
+   when ``additional_triplets``) + ``aux_weight`` x auxiliary loss on the anchors.
+
+Unknown keys are errors (a typo must not silently train the wrong thing), and
+every message names the field, e.g. ``stage3.batch_size``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import types
+import typing
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+__all__ = [
+    "BaselineConfig",
+    "DatasetSection",
+    "LossSpec",
+    "Stage1Config",
+    "Stage2Config",
+    "Stage3Config",
+    "TrainConfig",
+    "load_config",
+]
+
+STAGES = ("stage1", "stage2", "stage3", "baseline")
+_SINGULAR = {"backbones": "backbone", "datasets": "dataset", "losses": "loss"}
+
+
+@dataclass
+class LossSpec:
+    """A loss by plugin name (group ``instsim.losses``) and its keyword options."""
+
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DatasetSection:
+    """Where the multitrack data comes from.
+
+    Attributes
+    ----------
+    name : str
+        Plugin in ``instsim.datasets`` (``"slakh"``).
+    data_home : str or None
+        Local folder (can be given on the command line with ``--data-home``).
+    version : str or None
+        Dataset version/layout (``None``: detect).
+    train_split, valid_split : str
+    """
+
+    name: str = "slakh"
+    data_home: str | None = None
+    version: str | None = None
+    train_split: str = "train"
+    valid_split: str = "validation"
+
+
+@dataclass
+class ModelSection:
+    """The CSN being trained (see :class:`instsim.model.CSNConfig`)."""
+
+    backbone: str = "unet"
+    backbone_kwargs: dict[str, Any] = field(default_factory=dict)
+    instruments: list[str] = field(
+        default_factory=lambda: ["drums", "bass", "piano", "guitar", "others"]
+    )
+    subspace_dim: int = 128
+    frontend: dict[str, Any] = field(default_factory=dict)
+    name: str = "instsim-csn"
+
+
+@dataclass
+class Stage1Config:
+    """Per-instrument networks (paper §4.1.3).
+
+    Attributes
+    ----------
+    backbone : str
+        Plugin name of the per-instrument network (``"fcn"``).
+    backbone_kwargs : dict
+    embedding_dim : int
+        Size of each per-instrument embedding (its slot in the auxiliary target).
+    loss : LossSpec
+        ``triplet`` with ``margin``.
+    n_pieces : int
+        Training pieces used (200 in the paper); 0 = all.
+    segments_per_piece : int
+        First N non-silent 3 s segments (50 % overlap) of each piece's stem (40).
+    epochs, triplets_per_epoch, batch_size : int
+    lr : float
+        Adam learning rate.
+    """
+
+    backbone: str = "fcn"
+    backbone_kwargs: dict[str, Any] = field(default_factory=dict)
+    embedding_dim: int = 128
+    loss: LossSpec = field(default_factory=lambda: LossSpec("triplet", {"margin": 0.2}))
+    n_pieces: int = 200
+    segments_per_piece: int = 40
+    epochs: int = 20
+    triplets_per_epoch: int = 4000
+    batch_size: int = 64
+    lr: float = 1e-3
+
+
+@dataclass
+class Stage2Config:
+    """CSN pre-training with the auxiliary loss (paper §4.1.3).
+
+    Attributes
+    ----------
+    include_stem_inputs : bool
+        Also train on each stem alone as input, its target holding only that
+        instrument's slot (the paper's "targets computed from the individual stems
+        contained in each input").
+    """
+
+    loss: LossSpec = field(default_factory=lambda: LossSpec("auxiliary"))
+    n_pieces: int = 200
+    segments_per_piece: int = 40
+    include_stem_inputs: bool = True
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+
+
+@dataclass
+class Stage3Config:
+    """Masked-triplet training on pseudo-mixes (paper §3.1, §4.1.4).
+
+    Attributes
+    ----------
+    triplet_loss, aux_loss : LossSpec
+    aux_weight : float
+        λ; 0 disables the auxiliary loss (Table 2's "basic triplet" row).
+    additional_triplets : bool
+        Add the swapped triplets for every other condition (Table 2's "+ add").
+    n_pieces : int
+        Training pieces (1,200 in the paper); 0 = all.
+    triplets_per_epoch : int
+        Anchors drawn per epoch (20,000 in the paper).
+    epochs, batch_size : int
+        400 and 64 in the paper.
+    tempo_bin_bpm : float [BPM]
+        Width of the tempo groups (tempi folded into 70-140 BPM first).
+    augment_gain_db : float
+        Random gain of each part of a pseudo-mix, uniform in ±this [dB] (0: off).
+    """
+
+    triplet_loss: LossSpec = field(
+        default_factory=lambda: LossSpec("masked_triplet", {"margin": 0.2})
+    )
+    aux_loss: LossSpec = field(default_factory=lambda: LossSpec("auxiliary"))
+    aux_weight: float = 0.1
+    additional_triplets: bool = True
+    n_pieces: int = 1200
+    triplets_per_epoch: int = 20000
+    epochs: int = 400
+    batch_size: int = 64
+    lr: float = 1e-3
+    tempo_bin_bpm: float = 5.0
+    augment_gain_db: float = 0.0
+
+
+@dataclass
+class BaselineConfig:
+    """The non-disentangled reference network: one embedding of the model's full size,
+    trained with plain track triplets on mixes (no masks, no pseudo-mixes)."""
+
+    loss: LossSpec = field(default_factory=lambda: LossSpec("triplet", {"margin": 0.2}))
+    n_pieces: int = 0
+    segments_per_piece: int = 40
+    epochs: int = 20
+    triplets_per_epoch: int = 4000
+    batch_size: int = 64
+    lr: float = 1e-3
+
+
+@dataclass
+class TrainConfig:
+    """A whole training run.
+
+    Attributes
+    ----------
+    seed : int
+        Seeds every random choice (same seed + same data = same model).
+    device : str
+        ``"auto"`` (GPU when available), ``"cpu"`` or ``"cuda"``.
+    workers : int
+        Processes for data preparation (decoding, caching); 0 = all cores.
+    cache_dir : str or None
+        Decoded-signal cache (default: ``<out>/cache``).
+    valid_pieces : int
+        Validation pieces for the per-epoch kNN accuracy (0 disables it).
+    stages : list of str
+        Which stages run, in order: ``stage1``, ``stage2``, ``stage3``, and
+        ``baseline`` (the non-disentangled reference, saved in ``<out>/baseline``).
+    """
+
+    seed: int = 0
+    device: str = "auto"
+    workers: int = 0
+    cache_dir: str | None = None
+    valid_pieces: int = 20
+    stages: list[str] = field(default_factory=lambda: ["stage1", "stage2", "stage3"])
+    dataset: DatasetSection = field(default_factory=DatasetSection)
+    model: ModelSection = field(default_factory=ModelSection)
+    stage1: Stage1Config = field(default_factory=Stage1Config)
+    stage2: Stage2Config = field(default_factory=Stage2Config)
+    stage3: Stage3Config = field(default_factory=Stage3Config)
+    baseline: BaselineConfig = field(default_factory=BaselineConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def csn_config(self) -> Any:
+        """The :class:`~instsim.model.CSNConfig` of the model this run trains."""
+        from ..model import CSNConfig
+
+        m = self.model
+        return CSNConfig(
+            instruments=tuple(m.instruments),
+            subspace_dim=m.subspace_dim,
+            backbone=m.backbone,
+            backbone_kwargs=dict(m.backbone_kwargs),
+            frontend=dict(m.frontend),
+            name=m.name,
+        )
+
+    def validate(self) -> TrainConfig:
+        """Check values and plugin names; raise :class:`ConfigError` naming the field."""
+        from .. import registry
+        from ..errors import PluginNotFoundError
+
+        def positive(path: str, v: Any, allow_zero: bool = False) -> None:
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            if not ok or v < 0 or (v == 0 and not allow_zero):
+                raise ConfigError(path, f"must be {'>= 0' if allow_zero else '> 0'}, got {v!r}")
+
+        def plugin(path: str, group: str, name: str) -> None:
+            try:
+                registry.load(group, name)
+            except PluginNotFoundError as exc:
+                raise ConfigError(
+                    path,
+                    f"no {_SINGULAR[group]} plugin named {name!r}; available: "
+                    + ", ".join(repr(n) for n in exc.available),
+                ) from None
+
+        for s in self.stages:
+            if s not in STAGES:
+                raise ConfigError(
+                    "stages", f"unknown stage {s!r}; valid: {', '.join(map(repr, STAGES))}"
+                )
+        if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
+            raise ConfigError("device", f"got {self.device!r}; valid: 'auto', 'cpu', 'cuda'")
+        positive("workers", self.workers, allow_zero=True)
+        positive("valid_pieces", self.valid_pieces, allow_zero=True)
+        plugin("dataset.name", "datasets", self.dataset.name)
+        plugin("model.backbone", "backbones", self.model.backbone)
+        positive("model.subspace_dim", self.model.subspace_dim)
+        if not self.model.instruments or len(set(self.model.instruments)) != len(
+            self.model.instruments
+        ):
+            raise ConfigError(
+                "model.instruments", f"must be unique names, got {self.model.instruments!r}"
+            )
+        try:
+            self.csn_config()  # validates the frontend fields
+        except ConfigError as exc:
+            raise ConfigError(f"model.{exc.field}", str(exc).split(": ", 1)[-1]) from None
+        s1, s2, s3 = self.stage1, self.stage2, self.stage3
+        plugin("stage1.backbone", "backbones", s1.backbone)
+        plugin("stage1.loss.name", "losses", s1.loss.name)
+        plugin("stage2.loss.name", "losses", s2.loss.name)
+        plugin("stage3.triplet_loss.name", "losses", s3.triplet_loss.name)
+        plugin("stage3.aux_loss.name", "losses", s3.aux_loss.name)
+        plugin("baseline.loss.name", "losses", self.baseline.loss.name)
+        for prefix, sec, names in (
+            (
+                "stage1",
+                s1,
+                (
+                    "embedding_dim",
+                    "segments_per_piece",
+                    "epochs",
+                    "triplets_per_epoch",
+                    "batch_size",
+                    "lr",
+                ),
+            ),
+            ("stage2", s2, ("segments_per_piece", "epochs", "batch_size", "lr")),
+            ("stage3", s3, ("triplets_per_epoch", "epochs", "batch_size", "lr", "tempo_bin_bpm")),
+            (
+                "baseline",
+                self.baseline,
+                ("segments_per_piece", "epochs", "triplets_per_epoch", "batch_size", "lr"),
+            ),
+        ):
+            for n in names:
+                positive(f"{prefix}.{n}", getattr(sec, n))
+            positive(f"{prefix}.n_pieces", sec.n_pieces, allow_zero=True)
+        positive("stage3.aux_weight", s3.aux_weight, allow_zero=True)
+        positive("stage3.augment_gain_db", s3.augment_gain_db, allow_zero=True)
+        if len(set(self.stages)) != len(self.stages):
+            raise ConfigError("stages", f"a stage is listed twice: {self.stages!r}")
+        return self
+
+
+# ---- loading ---------------------------------------------------------------------------
+def _is_dataclass_type(tp: Any) -> bool:
+    return isinstance(tp, type) and dataclasses.is_dataclass(tp)
+
+
+def _coerce(path: str, tp: Any, value: Any) -> Any:
+    """Convert a parsed YAML/TOML value to the annotated type, or raise ConfigError."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(path, inner[0], value)
+    if _is_dataclass_type(tp):
+        if tp is LossSpec and isinstance(value, str):
+            return LossSpec(value)
+        if not isinstance(value, dict):
+            raise ConfigError(path, f"must be a mapping, got {value!r}")
+        if tp is LossSpec:
+            value = dict(value)
+            name = value.pop("name", None)
+            if not isinstance(name, str):
+                raise ConfigError(f"{path}.name", f"a loss needs a plugin name, got {name!r}")
+            opts = value.pop("options", {})
+            return LossSpec(name, {**opts, **value})
+        return _build(tp, value, path)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(path, f"must be true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise ConfigError(path, f"must be an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, str):
+                try:
+                    return float(value)
+                except ValueError:
+                    pass
+            raise ConfigError(path, f"must be a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(path, f"must be a string, got {value!r}")
+        return value
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(path, f"must be a list, got {value!r}")
+        return (
+            [_coerce(f"{path}[{i}]", args[0], v) for i, v in enumerate(value)]
+            if args
+            else list(value)
+        )
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(path, f"must be a mapping, got {value!r}")
+        return dict(value)
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in fields(cls)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        where = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
+        raise ConfigError(
+            where, f"unknown key; valid keys{' in ' + prefix if prefix else ''}: {', '.join(names)}"
+        )
+    kwargs = {k: _coerce(f"{prefix}.{k}" if prefix else k, hints[k], v) for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    text = path.read_text(encoding="utf-8")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+    except Exception as exc:
+        raise ConfigError("<file>", f"cannot parse {str(path)!r}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError("<file>", f"{str(path)!r} must hold a mapping at the top level")
+    return data
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    cur = data
+    for k in keys[:-1]:
+        nxt = cur.get(k)
+        if nxt is None:
+            nxt = cur[k] = {}
+        elif not isinstance(nxt, dict):
+            raise ConfigError(dotted, f"{k!r} is not a section")
+        cur = nxt
+    cur[keys[-1]] = value
+
+
+def load_config(
+    source: str | os.PathLike | dict[str, Any] | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> TrainConfig:
+    """Load, override and validate a training config.
+
+    Parameters
+    ----------
+    source : path to a ``.yaml``/``.yml``/``.toml``/``.json`` file, a dict, or None (defaults)
+    overrides : dict of dotted key -> value
+        Applied after the file, e.g. ``{"dataset.data_home": "/data/slakh", "stage3.epochs": 2}``.
+
+    Raises
+    ------
+    ConfigError
+        Unreadable file, unknown key, wrong type, bad value or unknown plugin name;
+        the message names the field.
+    """
+    if source is None:
+        data: dict[str, Any] = {}
+    elif isinstance(source, dict):
+        data = json.loads(json.dumps(source))
+    else:
+        p = Path(source)
+        if not p.is_file():
+            raise ConfigError("<file>", f"config file {str(p)!r} does not exist")
+        data = _read(p)
+    for k, v in (overrides or {}).items():
+        if v is not None:
+            _set_dotted(data, k, v)
+    return _build(TrainConfig, data).validate()

@@ -1,0 +1,118 @@
+"""Training configs: YAML/TOML loading, overrides, and errors that name the field before any work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from instsim.errors import ConfigError
+from instsim.train.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name", ["smoke.yaml", "paper.yaml"])
+def test_shipped_configs_load(name: str) -> None:
+    cfg = load_config(ROOT / "configs" / name)
+    assert cfg.stages[:3] == ["stage1", "stage2", "stage3"]
+    assert cfg.stage3.triplet_loss.name == "masked_triplet"
+    assert cfg.stage3.triplet_loss.options["margin"] == 0.2
+
+
+def test_paper_recipe_numbers() -> None:
+    cfg = load_config(ROOT / "configs" / "paper.yaml")
+    assert (cfg.stage3.triplets_per_epoch, cfg.stage3.epochs, cfg.stage3.batch_size) == (
+        20000,
+        400,
+        64,
+    )
+    assert (cfg.stage3.n_pieces, cfg.stage1.n_pieces, cfg.stage1.segments_per_piece) == (
+        1200,
+        200,
+        40,
+    )
+    assert (
+        cfg.stage3.aux_weight == 0.1
+        and cfg.model.backbone == "unet"
+        and cfg.stage1.backbone == "fcn"
+    )
+
+
+def test_toml_and_overrides(tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text('seed = 3\n[stage3]\nepochs = 7\n[model]\nbackbone = "fcn"\n')
+    cfg = load_config(p, {"stage3.epochs": 2, "dataset.data_home": "/data", "device": None})
+    assert cfg.seed == 3 and cfg.stage3.epochs == 2 and cfg.dataset.data_home == "/data"
+    assert cfg.model.backbone == "fcn" and cfg.device == "auto"
+
+
+def test_table2_variants_are_config_switches() -> None:
+    basic = load_config(
+        {"stages": ["stage3"], "stage3": {"aux_weight": 0, "additional_triplets": False}}
+    )
+    aux_basic = load_config({"stage3": {"additional_triplets": False}})
+    full = load_config({})
+    assert basic.stage3.aux_weight == 0 and not basic.stage3.additional_triplets
+    assert aux_basic.stage3.aux_weight == 0.1 and not aux_basic.stage3.additional_triplets
+    assert full.stage3.additional_triplets
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "hint"),
+    [
+        ({"stage3": {"epoch": 3}}, "stage3.epoch", "valid keys"),
+        ({"stage3": {"batch_size": 0}}, "stage3.batch_size", "> 0"),
+        ({"stage1": {"lr": "fast"}}, "stage1.lr", "number"),
+        ({"model": {"backbone": "resnet"}}, "model.backbone", "'unet'"),
+        (
+            {"stage3": {"triplet_loss": {"name": "contrastive"}}},
+            "stage3.triplet_loss.name",
+            "'masked_triplet'",
+        ),
+        ({"dataset": {"name": "musdb"}}, "dataset.name", "'slakh'"),
+        ({"stages": ["stage9"]}, "stages", "'stage1'"),
+        ({"model": {"frontend": {"n_mels": -1}}}, "model.frontend.n_mels", "positive"),
+        ({"device": "tpu"}, "device", "'cpu'"),
+    ],
+)
+def test_bad_values_name_the_field(data: dict, field: str, hint: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(data)
+    assert repr(field) in str(err.value) and hint in str(err.value)
+
+
+def test_missing_and_unparsable_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stage3: [unclosed")
+    with pytest.raises(ConfigError, match="cannot parse"):
+        load_config(bad)
+
+
+def test_third_party_loss_by_entry_point(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata as md
+
+    from instsim import registry
+
+    real = md.entry_points
+
+    def fake(**kw):
+        eps = list(real(**kw))
+        if kw.get("group") == "instsim.losses":
+            eps.append(
+                md.EntryPoint(
+                    "hinge2", "instsim.plugins.losses.triplet:MaskedTripletLoss", "instsim.losses"
+                )
+            )
+        return eps
+
+    monkeypatch.setattr(registry, "entry_points", fake)
+    registry.refresh()
+    try:
+        cfg = load_config({"stage3": {"triplet_loss": {"name": "hinge2", "margin": 0.5}}})
+        assert cfg.stage3.triplet_loss.name == "hinge2"
+    finally:
+        monkeypatch.undo()
+        registry.refresh()

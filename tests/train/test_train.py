@@ -1,0 +1,173 @@
+"""End-to-end training on a tiny synthetic corpus: every stage, resume after SIGKILL, loading."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from instsim import Extractor
+from instsim.cli import main
+from instsim.errors import ConfigError
+from instsim.train.runner import train
+from tests.conftest import SR, music
+
+TINY = {
+    "seed": 0,
+    "device": "cpu",
+    "workers": 1,
+    "valid_pieces": 2,
+    "stages": ["stage1", "stage2", "stage3", "baseline"],
+    "model": {
+        "backbone": "unet",
+        "backbone_kwargs": {"channels": [4, 8, 8, 16, 16, 16]},
+        "subspace_dim": 16,
+    },
+    "stage1": {
+        "backbone_kwargs": {"channels": [4, 8, 8, 8, 8]},
+        "embedding_dim": 16,
+        "segments_per_piece": 5,
+        "epochs": 1,
+        "triplets_per_epoch": 32,
+        "batch_size": 16,
+    },
+    "stage2": {"segments_per_piece": 5, "epochs": 1, "batch_size": 16},
+    "stage3": {"triplets_per_epoch": 48, "epochs": 3, "batch_size": 8, "tempo_bin_bpm": 35.0},
+    "baseline": {"segments_per_piece": 5, "epochs": 1, "triplets_per_epoch": 16, "batch_size": 8},
+}
+
+
+def _tensors(folder: Path) -> dict[str, np.ndarray]:
+    from safetensors.numpy import load_file
+
+    return load_file(str(folder / "model.safetensors"))
+
+
+def _steps(folder: Path) -> list[dict]:
+    out = []
+    for line in (folder / "log.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        for k in ("seconds", "triplets_per_second", "segments_per_second"):
+            rec.pop(k, None)
+        out.append(rec)
+    return out
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "model"
+    cfg = json.loads(json.dumps(TINY))
+    cfg["dataset"] = {"data_home": str(tiny_corpus)}
+    train(cfg, out, progress=False, say=lambda s: None)
+    return out
+
+
+@pytest.mark.slow
+def test_all_stages_produce_loadable_models(trained: Path) -> None:
+    ext = Extractor.from_pretrained(trained)
+    assert ext.instruments == ("drums", "bass", "piano", "guitar", "others")
+    v = ext.embed(music(4.0), SR, focus="bass")
+    assert v.shape == (16,) and np.isfinite(v).all()
+    for inst in ext.instruments:
+        fcn = Extractor.from_pretrained(trained / "stage1" / inst)
+        assert fcn.instruments == (inst,) and fcn.config.backbone == "fcn"
+        assert fcn.embed(music(4.0), SR).shape == (16,)
+    base = Extractor.from_pretrained(trained / "baseline")
+    assert base.instruments == ("mix",) and base.embedding_dim == 80
+    record = json.loads((trained / "training.json").read_text())
+    assert record["dataset"]["train_pieces"] and set(record["seconds"]) >= {
+        "stage1",
+        "stage2",
+        "stage3",
+    }
+    saved = yaml.safe_load((trained / "train_config.yaml").read_text())
+    assert saved["stage3"]["epochs"] == 3
+
+
+@pytest.mark.slow
+def test_log_has_step_losses_and_epoch_validation(trained: Path) -> None:
+    recs = [json.loads(x) for x in (trained / "log.jsonl").read_text().splitlines()]
+    stages = {r["stage"] for r in recs}
+    assert {"stage1/drums", "stage1/others", "stage2", "stage3", "baseline"} <= stages
+    s3_steps = [r for r in recs if r["stage"] == "stage3" and "step" in r]
+    assert len(s3_steps) == 3 * 6 and all("triplet_loss" in r and "aux_loss" in r for r in s3_steps)
+    ends = [r for r in recs if r.get("event") == "epoch_end" and r["stage"] == "stage3"]
+    assert len(ends) == 3 and ends[-1]["triplets_per_second"] > 0
+    acc = ends[-1]["valid"]["knn_accuracy"]
+    assert set(acc) == {"drums", "bass", "piano", "guitar", "others", "all"}
+
+
+@pytest.mark.slow
+def test_killed_and_resumed_run_equals_uninterrupted(
+    trained: Path, tiny_corpus: Path, tmp_path: Path
+) -> None:
+    cfg_path = tmp_path / "tiny.yaml"
+    cfg_path.write_text(yaml.safe_dump(TINY))
+    out = tmp_path / "killed"
+    cmd = [
+        sys.executable,
+        "-m",
+        "instsim",
+        "train",
+        str(cfg_path),
+        "--data-home",
+        str(tiny_corpus),
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    marker = out / "checkpoints" / "stage3" / "state.json"
+    deadline = time.time() + 600
+    while not marker.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, (
+        "training finished before it could be killed: " + proc.stderr.read().decode()[-2000:]
+    )
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (out / "model.safetensors").exists()
+    done = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    a, b = _tensors(trained), _tensors(out)
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert _steps(trained) == _steps(out)
+
+
+def test_existing_run_needs_resume(tmp_path: Path, tiny_corpus: Path) -> None:
+    (tmp_path / "train_config.yaml").write_text("{}")
+    cfg = dict(TINY, dataset={"data_home": str(tiny_corpus)})
+    with pytest.raises(ConfigError, match="--resume"):
+        train(cfg, tmp_path, progress=False, say=lambda s: None)
+
+
+def test_bad_config_fails_before_any_work(tmp_path: Path, tiny_corpus: Path) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(yaml.safe_dump({**TINY, "stage3": {"triplet_loss": {"name": "nope"}}}))
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        main, ["train", str(cfg), "--data-home", str(tiny_corpus), "--out", str(out)]
+    )
+    assert res.exit_code == 2
+    assert "'stage3.triplet_loss.name'" in res.output and "'masked_triplet'" in res.output
+    assert not out.exists()
+    res = CliRunner().invoke(main, ["train", str(cfg), "--out", str(out), "--set", "stage3=1"])
+    assert res.exit_code == 2 and not out.exists()
+
+
+def test_missing_data_home_is_a_usage_error(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(yaml.safe_dump(TINY))
+    res = CliRunner().invoke(main, ["train", str(cfg), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and "data_home" in res.output
