@@ -4,17 +4,15 @@ An :class:`Extractor` turns audio (an array with its rate, a file, or many
 files) into per-segment and per-track embeddings made of named sub-spaces, and
 compares them focusing on one or several instruments.
 
-The file pipeline streams: a background thread decodes, resamples and cuts each
-file into segments while the main thread runs the network on batches that mix
-segments of several files, so decoding overlaps with compute and memory does not
-grow with file length.
+The file pipeline streams: a background thread (or, with ``workers=N``, N
+processes) decodes, resamples and cuts each file into segments while the main
+thread runs the network on batches that mix segments of several files, so
+decoding overlaps with compute and memory does not grow with file length.
 """
 
 from __future__ import annotations
 
 import os
-import queue
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .audio import resample, stream_audio, valid_audio
 from .errors import ConfigError, InstsimError, SilentAudioError, UnknownInstrumentError
 from .model import CSN, CSNConfig
-from .segments import Segment, segment_rms_db, segment_stream
 
 __all__ = ["Extractor", "TrackEmbedding", "TrackResult", "normalize_subspaces"]
 
@@ -137,8 +133,6 @@ def _resolve_device(device: str | torch.device | None) -> torch.device:
             "device", f"unknown device {device!r}; valid: 'cpu', 'cuda', 'auto'"
         ) from None
 
-
-_STOP = object()
 
 
 class Extractor:
@@ -303,18 +297,6 @@ class Extractor:
         x = torch.as_tensor(np.asarray(batch, dtype=np.float32)).to(self.device)
         return self.model(x).float().cpu().numpy()
 
-    def _blocks_for(
-        self, item: AudioInput, sr: int | None
-    ) -> tuple[str, Iterator[np.ndarray] | None, np.ndarray | None]:
-        if isinstance(item, np.ndarray):
-            if sr is None:
-                raise ConfigError("sr", "the sample rate of an array input is required (sr=...)")
-            y = valid_audio(item, "<array>")
-            return "<array>", None, resample(y, int(sr), self.sample_rate)
-        if isinstance(item, (str, os.PathLike)):
-            return str(item), stream_audio(item, self.sample_rate), None
-        raise TypeError(f"audio must be a path or a numpy array, got {type(item).__name__}")
-
     def embed_files(
         self,
         inputs: Iterable[AudioInput],
@@ -326,11 +308,16 @@ class Extractor:
         progress: Callable[[TrackResult], None] | None = None,
         on_error: str = "raise",
         prefetch_segments: int = 256,
+        workers: int = 0,
     ) -> Iterator[TrackResult]:
         """Embed many files (or arrays), batching segments of several inputs together.
 
-        Decoding runs in a background thread, ahead of the network, bounded to
-        ``prefetch_segments`` segments in flight. Results come in input order.
+        Decoding runs ahead of the network, bounded to about ``prefetch_segments``
+        segments waiting: in a background thread (``workers=0``) or in ``workers``
+        processes that decode different files at the same time (see
+        :mod:`instsim.decode`). Results come in input order and are the same
+        either way. Inputs are pulled from ``inputs`` lazily, so a generator over
+        a huge collection is fine.
 
         Parameters
         ----------
@@ -345,84 +332,72 @@ class Extractor:
         on_error : {"raise", "return"}
             ``"raise"`` stops at the first bad input; ``"return"`` yields a result
             with ``error`` set and carries on.
+        prefetch_segments : int > 0
+            Decoded segments allowed to wait for the network.
+        workers : int >= 0
+            ``0``: decode in one background thread. ``N > 0``: decode in ``N``
+            processes (worth it when decoding, not the network, is the slower
+            stage: compressed files, GPU inference, several cores). A worker
+            process that dies fails only the file it was decoding.
 
         Yields
         ------
         TrackResult
         """
+        from .decode import DecodeParams, ProcessDecoder, ThreadDecoder
+
         if on_error not in ("raise", "return"):
             raise ConfigError("on_error", f"got {on_error!r}; valid: 'raise', 'return'")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
             raise ConfigError("batch_size", f"must be a positive integer, got {batch_size!r}")
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+            raise ConfigError("workers", f"must be an integer >= 0, got {workers!r}")
         seg_len, hop_len = self._segment_params(segment_seconds, hop_seconds)
         sr_model = self.sample_rate
         silence_db = self.config.silence_db
-        q: queue.Queue = queue.Queue(maxsize=max(1, prefetch_segments))
-        stop = threading.Event()
+        params = DecodeParams(sr, sr_model, seg_len, hop_len, silence_db)
+        max_messages = max(2, -(-max(1, prefetch_segments) // params.chunk))
+        if workers == 0:
+            src: Any = ThreadDecoder(inputs, params, max_messages)
+        else:
+            window = max(64, 2 * batch_size, 8 * workers)
+            src = ProcessDecoder(inputs, params, workers, window, max_messages)
+        yield from self._consume(src, batch_size, progress, on_error)
 
-        def put(msg: tuple) -> bool:
-            while not stop.is_set():
-                try:
-                    q.put(msg, timeout=0.1)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def produce() -> None:
-            try:
-                for k, item in enumerate(inputs):
-                    source = str(item) if not isinstance(item, np.ndarray) else "<array>"
-                    try:
-                        source, blocks, whole = self._blocks_for(item, sr)
-                        n_samples = 0
-
-                        def counted(it: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-                            nonlocal n_samples
-                            for b in it:
-                                n_samples += b.size
-                                yield b
-
-                        it = counted(blocks if blocks is not None else [whole])
-                        for seg in segment_stream(it, seg_len, hop_len):
-                            silent = segment_rms_db(seg.audio[: seg.end - seg.start]) < silence_db
-                            if not put(("seg", k, source, seg, silent)):
-                                return
-                        if not put(("end", k, source, n_samples / sr_model)):
-                            return
-                    except InstsimError as exc:
-                        if not put(("err", k, source, exc)):
-                            return
-            except BaseException as exc:  # a bug or an iterator failure: hand it to the consumer
-                put(("fatal", -1, "", exc))
-            finally:
-                put((_STOP,))
-
-        thread = threading.Thread(target=produce, name="instsim-decode", daemon=True)
-        thread.start()
-
+    def _consume(
+        self,
+        src: Any,
+        batch_size: int,
+        progress: Callable[[TrackResult], None] | None,
+        on_error: str,
+    ) -> Iterator[TrackResult]:
+        """Batch the segments that ``src`` decodes, run the network, yield results in order."""
+        sr_model = self.sample_rate
+        silence_db = self.config.silence_db
         tracks: dict[int, dict[str, Any]] = {}
-        order: list[int] = []  # indices in input order, awaiting output
-        pending: list[tuple[int, Segment]] = []
+        next_out = 0  # index of the next result to hand out
+        pending: list[tuple[int, np.ndarray]] = []  # (input index, segment audio)
+        pending_ids: dict[int, int] = {}  # input index -> segments in ``pending``
 
         def flush() -> None:
             if not pending:
                 return
-            emb = self.embed_waveforms(np.stack([s.audio for _, s in pending]))
+            emb = self.embed_waveforms(np.stack([a for _, a in pending]))
             for (k, _), e in zip(pending, emb):
                 if k in tracks:
                     tracks[k]["emb"].append(e)
             pending.clear()
+            pending_ids.clear()
 
         def finished() -> Iterator[TrackResult]:
-            pending_ids = {k for k, _ in pending}
-            while order:
-                k = order[0]
+            nonlocal next_out
+            while next_out in tracks:
+                k = next_out
                 t = tracks[k]
                 if not t["done"] or k in pending_ids:
                     return
-                order.pop(0)
                 del tracks[k]
+                next_out += 1
                 res = TrackResult(k, t["source"])
                 if t["error"] is not None:
                     res.error = t["error"]
@@ -434,19 +409,23 @@ class Extractor:
                         res.embedding = TrackEmbedding(
                             source=t["source"],
                             raw=np.stack(t["emb"]).astype(np.float32),
-                            timestamps=np.array(t["ts"], dtype=np.float64).reshape(-1, 2),
+                            timestamps=np.array(t["ts"], dtype=np.float64).reshape(-1, 2)
+                            / sr_model,
                             silent=silent,
                             instruments=self.instruments,
                             subspace_dim=self.subspace_dim,
                             duration=t["duration"],
                         )
+                src.release(k)
                 if progress is not None:
                     progress(res)
                 if res.error is not None and on_error == "raise":
                     raise res.error
                 yield res
 
-        def track(k: int, source: str) -> dict[str, Any]:
+        def track(k: int, source: str) -> dict[str, Any] | None:
+            if k < next_out:
+                return None  # already handed out (a late message after a worker crash)
             if k not in tracks:
                 tracks[k] = {
                     "source": source,
@@ -457,37 +436,47 @@ class Extractor:
                     "error": None,
                     "duration": 0.0,
                 }
-                order.append(k)
             return tracks[k]
 
         try:
             while True:
-                msg = q.get()
-                if msg[0] is _STOP:
+                msg = src.get()
+                if msg is None:  # nothing is being decoded: run what is waiting
+                    flush()
+                    yield from finished()
+                    continue
+                kind = msg[0]
+                if kind == "stop":
                     break
-                kind, k, source = msg[0], msg[1], msg[2]
                 if kind == "fatal":
-                    raise msg[3]
+                    raise msg[1]
+                k, source = msg[1], msg[2]
                 t = track(k, source)
-                if kind == "seg":
-                    seg: Segment = msg[3]
-                    t["ts"].append((seg.start / sr_model, seg.end / sr_model))
-                    t["silent"].append(msg[4])
-                    pending.append((k, seg))
-                    if len(pending) >= batch_size:
-                        flush()
-                        yield from finished()
+                if t is None or t["done"]:
+                    continue
+                if kind == "segs":
+                    spans, audio, silent = msg[3], msg[4], msg[5]
+                    t["ts"].extend(spans.tolist())
+                    t["silent"].extend(silent.tolist())
+                    for row in audio:
+                        pending.append((k, row))
+                        pending_ids[k] = pending_ids.get(k, 0) + 1
+                        if len(pending) >= batch_size:
+                            flush()
+                            yield from finished()
                 elif kind == "end":
                     t["done"], t["duration"] = True, msg[3]
                     yield from finished()
                 else:  # err
                     t["done"], t["error"] = True, msg[3]
                     yield from finished()
+                if pending and src.idle():
+                    flush()
+                    yield from finished()
             flush()
             yield from finished()
         finally:
-            stop.set()
-            thread.join(timeout=5)
+            src.close()
 
     def embed_track(
         self,

@@ -45,6 +45,30 @@ def exclusion_mask(rest_sources: Sequence[object]) -> np.ndarray:
     return r[:, None] == r[None, :]
 
 
+def _block_rows(n: int, budget: int = 4_000_000) -> int:
+    """Query rows per block so that a block of distances holds about ``budget`` floats."""
+    return max(1, min(n, budget // max(n, 1)))
+
+
+def _k_nearest(dist: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` smallest entries of each row, ordered by (distance, index).
+
+    Equal to ``np.argsort(dist, axis=1, kind="stable")[:, :k]`` without sorting whole
+    rows: a partition finds each row's k-th smallest distance, then only the
+    entries up to it are sorted (stably, so distance ties keep index order).
+    """
+    n = dist.shape[1]
+    if k >= n:
+        return np.argsort(dist, axis=1, kind="stable")
+    part = np.argpartition(dist, k - 1, axis=1)[:, :k]
+    kth = np.take_along_axis(dist, part, axis=1).max(axis=1)
+    out = np.empty((dist.shape[0], k), dtype=np.int64)
+    for i in range(dist.shape[0]):
+        cand = np.flatnonzero(dist[i] <= kth[i])  # ascending indices
+        out[i] = cand[np.argsort(dist[i, cand], kind="stable")[:k]]
+    return out
+
+
 def knn_predict(
     embeddings: np.ndarray,
     labels: Sequence[object],
@@ -52,6 +76,9 @@ def knn_predict(
     exclude: np.ndarray | None = None,
 ) -> np.ndarray:
     """Predict each row's label from its ``k`` nearest other rows (leave-one-out).
+
+    Distances are computed for blocks of query rows, so memory stays bounded
+    (about 32 MB of distances at a time) for tens of thousands of segments.
 
     Parameters
     ----------
@@ -73,28 +100,38 @@ def knn_predict(
     n = len(labels_arr)
     if embeddings.shape[0] != n:
         raise ValueError(f"{embeddings.shape[0]} embeddings but {n} labels")
-    dist = pairwise_distances(embeddings)
-    dist[np.arange(n), np.arange(n)] = np.inf
-    if exclude is not None:
-        dist = np.where(exclude, np.inf, dist)
-    order = np.argsort(dist, axis=1, kind="stable")[:, :k]
+    if exclude is not None and np.shape(exclude) != (n, n):
+        raise ValueError(f"exclude has shape {np.shape(exclude)}, expected {(n, n)}")
+    x = np.asarray(embeddings, dtype=np.float64)
+    sq = np.einsum("ij,ij->i", x, x)
     preds = np.empty(n, dtype=object)
-    for i in range(n):
-        votes: dict[object, int] = {}
-        first_seen: list[object] = []
-        for j in order[i]:
-            if not np.isfinite(dist[i, j]):
-                break
-            lab = labels_arr[j]
-            if lab not in votes:
-                votes[lab] = 0
-                first_seen.append(lab)
-            votes[lab] += 1
-        if not votes:
-            preds[i] = None
-            continue
-        best = max(votes.values())
-        preds[i] = next(lab for lab in first_seen if votes[lab] == best)
+    step = _block_rows(n)
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        rows = np.arange(start, stop)
+        d2 = sq[rows, None] + sq[None, :] - 2.0 * (x[rows] @ x.T)
+        np.maximum(d2, 0.0, out=d2)
+        dist = np.sqrt(d2)
+        dist[rows - start, rows] = np.inf
+        if exclude is not None:
+            dist[np.asarray(exclude[start:stop], dtype=bool)] = np.inf
+        order = _k_nearest(dist, k)
+        for r in range(stop - start):
+            votes: dict[object, int] = {}
+            first_seen: list[object] = []
+            for j in order[r]:
+                if not np.isfinite(dist[r, j]):
+                    break
+                lab = labels_arr[j]
+                if lab not in votes:
+                    votes[lab] = 0
+                    first_seen.append(lab)
+                votes[lab] += 1
+            if not votes:
+                preds[start + r] = None
+                continue
+            best = max(votes.values())
+            preds[start + r] = next(lab for lab in first_seen if votes[lab] == best)
     return preds
 
 
