@@ -135,7 +135,8 @@ def test_killed_and_resumed_run_equals_uninterrupted(
     )
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert not (out / "model.safetensors").exists()
+    # the folder already holds a loadable model (the last finished epoch's)
+    assert Extractor.from_pretrained(out).embedding_dim == 80
     done = subprocess.run([*cmd, "--resume"], capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     a, b = _tensors(trained), _tensors(out)

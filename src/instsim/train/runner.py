@@ -28,7 +28,14 @@ from ..errors import ConfigError, DatasetError
 from .config import TrainConfig, load_config
 from .data import choose_pieces
 from .loop import JsonlLog
-from .stages import StageContext, train_baseline, train_stage1, train_stage2, train_stage3
+from .stages import (
+    StageContext,
+    save_model_atomically,
+    train_baseline,
+    train_stage1,
+    train_stage2,
+    train_stage3,
+)
 
 __all__ = ["train"]
 
@@ -254,7 +261,7 @@ def train(
         record["seconds"][s] = round(record["seconds"].get(s, 0.0) + time.perf_counter() - t, 1)
         _write_json(out / "training.json", record)
     if final is not None:
-        final.save_pretrained(out)
+        save_model_atomically(final, out)
         say(f"model saved: {out} (load it with instsim.Extractor.from_pretrained({str(out)!r}))")
     else:
         say(f"no CSN stage ran; the per-instrument networks are in {out / 'stage1'}")

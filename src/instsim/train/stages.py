@@ -531,6 +531,10 @@ def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: Path | None) 
         opt.step()
         return {"loss": loss.item(), **out, "triplets": b, "triplet_terms": len(a_i)}
 
+    def publish(epoch: int, record: dict[str, Any]) -> None:
+        # OUT is a loadable model after every epoch, so a long run can be used (or evaluated) early
+        save_model_atomically(model, ctx.out)
+
     StageLoop(
         "stage3",
         {"model": model},
@@ -544,8 +548,22 @@ def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: Path | None) 
         _make_validator(ctx, model, None),
         extra_rngs={"sampler": sampler.rng},
         progress=ctx.progress,
+        on_epoch_end=publish,
     ).run(resume=ctx.resume)
     return model.eval()
+
+
+def save_model_atomically(model: CSN, folder: Path) -> None:
+    """``save_pretrained`` into a temporary folder, then move the files into ``folder``."""
+    import shutil
+
+    tmp = folder / ".saving"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    model.save_pretrained(tmp)
+    for f in sorted(tmp.iterdir(), key=lambda p: p.name != "model.safetensors"):
+        f.replace(folder / f.name)  # weights first: config.json last marks a complete model
+    tmp.rmdir()
 
 
 def _pieces(ctx: StageContext, n: int, salt: int) -> list[str]:
