@@ -73,3 +73,34 @@ def test_no_neighbour_left_gives_none() -> None:
 def test_bad_k() -> None:
     with pytest.raises(ValueError, match="k must be > 0"):
         knn_predict(np.zeros((3, 2)), [1, 2, 3], k=0)
+
+
+def test_blocked_search_matches_a_full_stable_sort(
+    rng: np.random.Generator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # distances computed a few query rows at a time, k nearest by partition: the same
+    # neighbours (ties in index order) as sorting every row of the full matrix
+    from instsim.evaluate import knn
+
+    monkeypatch.setattr(knn, "_block_rows", lambda n, budget=0: 7)
+    for trial in range(20):
+        n = int(rng.integers(2, 50))
+        x = rng.integers(0, 3, size=(n, 2)).astype(float)  # many exact distance ties
+        labels = rng.integers(0, 4, n)
+        k = int(rng.integers(1, 8))
+        exclude = rng.random((n, n)) < 0.3 if trial % 2 else None
+        dist = pairwise_distances(x)
+        dist[np.arange(n), np.arange(n)] = np.inf
+        if exclude is not None:
+            dist[exclude] = np.inf
+        order = np.argsort(dist, axis=1, kind="stable")[:, :k]
+        expected = []
+        for i in range(n):
+            votes: dict = {}
+            for j in order[i]:
+                if np.isfinite(dist[i, j]):
+                    votes[labels[j]] = votes.get(labels[j], 0) + 1
+            best = max(votes.values(), default=0)
+            seen = [labels[j] for j in order[i] if np.isfinite(dist[i, j])]
+            expected.append(next((lab for lab in seen if votes[lab] == best), None))
+        assert list(knn.knn_predict(x, labels, k=k, exclude=exclude)) == expected
