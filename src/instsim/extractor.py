@@ -134,7 +134,6 @@ def _resolve_device(device: str | torch.device | None) -> torch.device:
         ) from None
 
 
-
 class Extractor:
     """Per-instrument music embeddings from mixed audio.
 
@@ -162,6 +161,12 @@ class Extractor:
     >>> ext.similarity(a, b, focus="drums")  # doctest: +SKIP
     0.83
     """
+
+    #: Pad partial batches to ``batch_size`` in :meth:`embed_files`, so every forward
+    #: pass has the same shape. CPU kernels are chosen by batch shape and round
+    #: differently (by about 1e-8), so this makes a track's embedding bit-identical
+    #: whatever other inputs shared its batches; ``instsim extract`` turns it on.
+    _pad_batches: bool = False
 
     def __init__(
         self,
@@ -382,7 +387,11 @@ class Extractor:
         def flush() -> None:
             if not pending:
                 return
-            emb = self.embed_waveforms(np.stack([a for _, a in pending]))
+            batch = np.stack([a for _, a in pending])
+            if self._pad_batches and len(batch) < batch_size:
+                pad = np.zeros((batch_size - len(batch), batch.shape[1]), dtype=batch.dtype)
+                batch = np.concatenate([batch, pad])
+            emb = self.embed_waveforms(batch)[: len(pending)]
             for (k, _), e in zip(pending, emb):
                 if k in tracks:
                     tracks[k]["emb"].append(e)
