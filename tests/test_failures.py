@@ -169,3 +169,32 @@ def test_missing_local_folder() -> None:
 def test_bad_device() -> None:
     with pytest.raises(ConfigError, match="'device'"):
         Extractor.from_config({}, device="tpu9")
+
+
+def test_truncated_wav(tmp_path: Path) -> None:
+    p = tmp_path / "cut.wav"
+    sf.write(p, music(4.0), SR)
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioDecodeError, match=r"cut\.wav.*truncated"):
+        instsim.load_audio(p)
+
+
+@pytest.mark.parametrize(
+    "err",
+    [
+        AudioDecodeError("/a/b.wav", "corrupt"),
+        EmptyAudioError("/a/b.wav"),
+        NonFiniteAudioError("/a/b.wav", 3),
+        SilentAudioError("/a/b.wav", -60.0),
+        UnknownInstrumentError("vocals", ["drums", "bass"]),
+        PluginNotFoundError("instsim.backbones", "x", ["unet"]),
+        ConfigError("stage3.epochs", "must be > 0"),
+    ],
+)
+def test_errors_survive_pickling(err: InstsimError) -> None:
+    import pickle
+
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is type(err) and str(back) == str(err)
+    assert back.__dict__ == err.__dict__

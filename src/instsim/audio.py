@@ -13,6 +13,7 @@ the file length. :func:`load_audio` is the whole-file convenience on top of it.
 from __future__ import annotations
 
 import os
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ __all__ = [
     "AUDIO_EXTENSIONS",
     "AudioInfo",
     "audio_info",
+    "check_wav_truncation",
     "load_audio",
     "resample",
     "stream_audio",
@@ -160,6 +162,47 @@ def _check_path(path: Path) -> None:
         raise EmptyAudioError(path)
 
 
+def check_wav_truncation(path: str | os.PathLike) -> None:
+    """Raise if a RIFF/WAVE file holds fewer audio bytes than its header declares.
+
+    libsndfile silently shortens such files to the bytes present; a batch job
+    should report them instead. Other formats are left to their decoders (a cut
+    FLAC or MP3 fails to decode on its own). Streamed WAVs that declare a size
+    of 0 or 0xFFFFFFFF, and RF64/W64 files, are not checked.
+
+    Raises
+    ------
+    AudioDecodeError
+        The ``data`` chunk is cut short.
+    """
+    declared = have = None
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return
+            size = os.fstat(f.fileno()).st_size
+            pos = 12
+            while pos + 8 <= size:
+                f.seek(pos)
+                ck = f.read(8)
+                if len(ck) < 8:
+                    return
+                ck_id, ck_size = ck[:4], struct.unpack("<I", ck[4:])[0]
+                if ck_id == b"data":
+                    declared, have = ck_size, size - (pos + 8)
+                    break
+                pos += 8 + ck_size + (ck_size & 1)
+    except OSError:
+        return  # unreadable: the decoder reports it with its own message
+    if declared is not None and declared not in (0, 0xFFFFFFFF) and have < declared:
+        raise AudioDecodeError(
+            path,
+            f"truncated: the WAV header declares {declared} bytes of audio "
+            f"but the file holds {have}",
+        )
+
+
 def _essentia_load(path: Path, first_error: str) -> tuple[np.ndarray, int]:
     try:
         import essentia
@@ -245,6 +288,7 @@ def stream_audio(
 
     p = Path(path)
     _check_path(p)
+    check_wav_truncation(p)
     if block_seconds <= 0:
         raise ValueError(f"block_seconds must be > 0, got {block_seconds}")
     try:

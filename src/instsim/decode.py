@@ -30,14 +30,12 @@ import os
 import pickle
 import queue
 import signal
-import struct
 import sys
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,7 +48,6 @@ __all__ = [
     "DecodeParams",
     "ProcessDecoder",
     "ThreadDecoder",
-    "check_wav_truncation",
     "decode_item",
     "source_name",
 ]
@@ -92,47 +89,6 @@ def source_name(item: object) -> str:
     return "<array>" if isinstance(item, np.ndarray) else str(item)
 
 
-def check_wav_truncation(path: str | os.PathLike) -> None:
-    """Raise if a RIFF/WAVE file holds fewer audio bytes than its header declares.
-
-    libsndfile silently shortens such files to the bytes present; a batch job
-    should report them instead. Other formats are left to their decoders (a cut
-    FLAC or MP3 fails to decode on its own). Streamed WAVs that declare a size
-    of 0 or 0xFFFFFFFF, and RF64/W64 files, are not checked.
-
-    Raises
-    ------
-    AudioDecodeError
-        The ``data`` chunk is cut short.
-    """
-    declared = have = None
-    try:
-        with open(path, "rb") as f:
-            head = f.read(12)
-            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-                return
-            size = os.fstat(f.fileno()).st_size
-            pos = 12
-            while pos + 8 <= size:
-                f.seek(pos)
-                ck = f.read(8)
-                if len(ck) < 8:
-                    return
-                ck_id, ck_size = ck[:4], struct.unpack("<I", ck[4:])[0]
-                if ck_id == b"data":
-                    declared, have = ck_size, size - (pos + 8)
-                    break
-                pos += 8 + ck_size + (ck_size & 1)
-    except OSError:
-        return  # unreadable: the decoder reports it with its own message
-    if declared is not None and declared not in (0, 0xFFFFFFFF) and have < declared:
-        raise AudioDecodeError(
-            path,
-            f"truncated: the WAV header declares {declared} bytes of audio "
-            f"but the file holds {have}",
-        )
-
-
 def decode_item(item: Any, params: DecodeParams) -> Iterator[tuple]:
     """Decode one input into chunks of segments, then its duration.
 
@@ -154,8 +110,6 @@ def decode_item(item: Any, params: DecodeParams) -> Iterator[tuple]:
         y = valid_audio(item, "<array>")
         blocks: Iterable[np.ndarray] = [resample(y, int(params.sr), sr_model)]
     elif isinstance(item, (str, os.PathLike)):
-        if Path(item).suffix.lower() in (".wav", ".wave"):
-            check_wav_truncation(item)
         blocks = stream_audio(item, sr_model, block_seconds=params.block_seconds)
     else:
         raise TypeError(f"audio must be a path or a numpy array, got {type(item).__name__}")

@@ -33,8 +33,20 @@ def _choices(choices: Iterable[str]) -> str:
     return ", ".join(repr(c) for c in items) if items else "(none)"
 
 
+def _rebuild(cls: type, args: tuple, state: dict) -> InstsimError:
+    obj = cls.__new__(cls)
+    Exception.__init__(obj, *args)
+    obj.__dict__.update(state)
+    return obj
+
+
 class InstsimError(Exception):
     """Root of every error raised by instsim."""
+
+    def __reduce__(self) -> tuple:
+        # subclasses take other constructor arguments than ``args``: rebuild without __init__,
+        # so errors cross process boundaries (decoding workers) intact
+        return (_rebuild, (type(self), self.args, self.__dict__))
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return str(self.args[0]) if self.args else self.__class__.__name__
