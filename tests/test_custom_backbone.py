@@ -78,3 +78,13 @@ def test_cli_lists_the_plugin(installed_plugin: Path) -> None:
     )
     line = next(ln for ln in out.stdout.splitlines() if "tinycnn" in ln)
     assert "instsim-tinycnn 0.1.0" in line and "instsim.backbones" in line
+
+
+def test_swapping_the_training_backbone_is_one_config_line(installed_plugin: Path) -> None:
+    from instsim.model import CSN
+    from instsim.train.config import load_config
+
+    cfg = load_config({"model": {"backbone": "tinycnn", "backbone_kwargs": {"width": 4}}})
+    model = CSN(cfg.csn_config())
+    assert type(model.backbone).__name__ == "TinyCNN"
+    assert cfg.stage1.backbone == "fcn"  # only the CSN's backbone changed
