@@ -116,3 +116,30 @@ def test_unknown_repo_revision_and_missing_weights(hub: HubServer, tmp_path: Pat
     assert not res["ok"] and "'v9'" in res["message"]
     res = load(hub, tmp_path, "acme/broken")
     assert not res["ok"] and "model.safetensors" in res["message"]
+
+
+def test_export_float16_copy_embeds_within_1e3(tmp_path: Path, untrained_model_dir: Path) -> None:
+    from instsim.hub import export_model
+    from tests.conftest import music
+
+    card = tmp_path / "card.md"
+    card.write_text("# A model\n")
+    dst = export_model(
+        untrained_model_dir,
+        tmp_path / "export",
+        model_card=card,
+        card_metadata={"datasets": ["synthetic"]},
+    )
+    assert (dst / "model.safetensors").stat().st_size < 0.55 * (
+        untrained_model_dir / "model.safetensors"
+    ).stat().st_size
+    readme = (dst / "README.md").read_text()
+    assert (
+        readme.startswith("---\nlibrary_name: instsim")
+        and "datasets:" in readme
+        and "# A model" in readme
+    )
+    y = music(8.0, seed=5)
+    full = Extractor.from_pretrained(untrained_model_dir).embed(y, 22050, aggregate=None)
+    half = Extractor.from_pretrained(dst).embed(y, 22050, aggregate=None)
+    assert np.abs(full - half).max() < 1e-3

@@ -18,7 +18,7 @@ from pathlib import Path
 from .errors import InstsimError, ModelNotFoundError
 from .model import CONFIG_NAME, CSN, WEIGHTS_NAME
 
-__all__ = ["DEFAULT_MODEL", "bundled_model_dir", "load_model", "model_source"]
+__all__ = ["DEFAULT_MODEL", "bundled_model_dir", "export_model", "load_model", "model_source"]
 
 #: Name of the bundled default model.
 DEFAULT_MODEL = "default"
@@ -122,3 +122,70 @@ def load_model(
     except InstsimError:
         raise
     return model, where
+
+
+def export_model(
+    source: str | os.PathLike,
+    destination: str | os.PathLike,
+    *,
+    dtype: str = "float16",
+    model_card: str | os.PathLike | None = None,
+    card_metadata: dict | None = None,
+) -> Path:
+    """Write a compact, publishable copy of a model folder.
+
+    The copy holds ``config.json``, ``model.safetensors`` (weights cast to ``dtype``;
+    float16 halves the size and keeps embeddings within about 1e-3) and, when
+    ``model_card`` is given, a ``README.md`` made of that text under a Hugging Face
+    metadata header, so the folder can be pushed to the Hub as it is
+    (``huggingface_hub.upload_folder`` or ``Extractor.push_to_hub``).
+
+    Parameters
+    ----------
+    source : path
+        A model folder (``save_pretrained`` output).
+    destination : path
+        Created if needed; existing files of the same names are replaced.
+    dtype : {"float16", "bfloat16", "float32"}
+    model_card : path or None
+        A Markdown file to use as the model card.
+    card_metadata : dict or None
+        Extra YAML metadata for the card (``license``, ``tags`` ...).
+    """
+    import json
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    dtypes = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+    if dtype not in dtypes:
+        raise ValueError(f"dtype must be one of {sorted(dtypes)}, got {dtype!r}")
+    src, dst = Path(source), Path(destination)
+    missing = [n for n in (CONFIG_NAME, WEIGHTS_NAME) if not (src / n).is_file()]
+    if missing:
+        raise ModelNotFoundError(f"model folder {str(src)!r} lacks {', '.join(missing)}")
+    dst.mkdir(parents=True, exist_ok=True)
+    tensors = {
+        k: (v.to(dtypes[dtype]) if v.is_floating_point() else v).contiguous()
+        for k, v in load_file(str(src / WEIGHTS_NAME)).items()
+    }
+    save_file(tensors, str(dst / WEIGHTS_NAME), metadata={"format": "pt", "dtype": dtype})
+    (dst / CONFIG_NAME).write_text(
+        (src / CONFIG_NAME).read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    if model_card is not None:
+        import yaml
+
+        meta = {
+            "library_name": "instsim",
+            "license": "mit",
+            "pipeline_tag": "feature-extraction",
+            "tags": ["audio", "music", "music-similarity", "instsim"],
+        }
+        meta.update(card_metadata or {})
+        body = Path(model_card).read_text(encoding="utf-8")
+        (dst / "README.md").write_text(
+            f"---\n{yaml.safe_dump(meta, sort_keys=False)}---\n\n{body}", encoding="utf-8"
+        )
+    json.loads((dst / CONFIG_NAME).read_text(encoding="utf-8"))  # a readable config, or fail here
+    return dst
