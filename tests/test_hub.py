@@ -143,3 +143,13 @@ def test_export_float16_copy_embeds_within_1e3(tmp_path: Path, untrained_model_d
     full = Extractor.from_pretrained(untrained_model_dir).embed(y, 22050, aggregate=None)
     half = Extractor.from_pretrained(dst).embed(y, 22050, aggregate=None)
     assert np.abs(full - half).max() < 1e-3
+
+
+def test_bundled_model_folder_loads_by_repo_id(hub: HubServer, tmp_path: Path) -> None:
+    from instsim.hub import bundled_model_dir
+
+    hub.repos["instsim/default"] = {"main": bundled_model_dir()}
+    res = load(hub, tmp_path, "instsim/default")
+    assert res["ok"] and res["id"] == "instsim/default"
+    y = np.sin(np.linspace(0, 3000, 22050 * 4)).astype(np.float32)
+    np.testing.assert_allclose(res["vec"], Extractor.from_pretrained().embed(y, 22050), atol=1e-6)
