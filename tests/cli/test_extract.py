@@ -180,13 +180,21 @@ def test_list_from_stdin_and_cuda_without_gpu(model_dir: Path, mixed: Path, tmp_
         assert res.exit_code == 2 and "CUDA is not available" in res.output
 
 
-def test_default_model_missing_is_a_usage_error(mixed: Path, tmp_path: Path) -> None:
-    from instsim.hub import bundled_model_dir
+def test_default_model_missing_is_a_usage_error(
+    mixed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import instsim.hub
 
-    if (bundled_model_dir() / "model.safetensors").is_file():
-        pytest.skip("a default model is bundled")
+    monkeypatch.setattr(instsim.hub, "bundled_model_dir", lambda name="default": tmp_path / "absent")
     res = run(str(mixed / "good1.wav"), "-o", str(tmp_path / "o"))
     assert res.exit_code == 2 and "no default model is bundled" in res.output
+
+
+def test_bundled_default_model_is_used_without_model_option(mixed: Path, tmp_path: Path) -> None:
+    res = run(str(mixed / "good1.wav"), "-o", str(tmp_path / "o"))
+    assert res.exit_code == 0, res.output
+    with np.load(tmp_path / "o" / "good1.wav.npz") as z:
+        assert z["embedding"].shape == (640,) and str(z["model_id"]) == "instsim/default"
 
 
 # ---- killed with SIGKILL, then resumed ----------------------------------------------------
