@@ -185,7 +185,9 @@ def test_default_model_missing_is_a_usage_error(
 ) -> None:
     import instsim.hub
 
-    monkeypatch.setattr(instsim.hub, "bundled_model_dir", lambda name="default": tmp_path / "absent")
+    monkeypatch.setattr(
+        instsim.hub, "bundled_model_dir", lambda name="default": tmp_path / "absent"
+    )
     res = run(str(mixed / "good1.wav"), "-o", str(tmp_path / "o"))
     assert res.exit_code == 2 and "no default model is bundled" in res.output
 
