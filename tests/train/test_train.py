@@ -172,3 +172,22 @@ def test_missing_data_home_is_a_usage_error(tmp_path: Path) -> None:
     cfg.write_text(yaml.safe_dump(TINY))
     res = CliRunner().invoke(main, ["train", str(cfg), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "data_home" in res.output
+
+
+@pytest.mark.slow
+def test_resume_with_more_stage3_epochs_continues_the_run(
+    trained: Path, tiny_corpus: Path, tmp_path: Path
+) -> None:
+    cfg = json.loads(json.dumps(TINY))
+    cfg["dataset"] = {"data_home": str(tiny_corpus)}
+    cfg["stage3"]["epochs"] = 2
+    out = tmp_path / "short"
+    train(cfg, out, progress=False, say=lambda s: None)
+    cfg["stage3"]["epochs"] = 3
+    train(cfg, out, resume=True, progress=False, say=lambda s: None)
+    a, b = _tensors(trained), _tensors(out)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    cfg["stage3"]["epochs"] = 2  # fewer epochs, or any other change, is refused
+    with pytest.raises(ConfigError, match="stage3.epochs"):
+        train(cfg, out, resume=True, progress=False, say=lambda s: None)

@@ -59,12 +59,15 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def _first_difference(a: Any, b: Any, prefix: str = "") -> str | None:
+    """The first key whose value differs, ignoring more ``stage3.epochs`` (training longer)."""
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b)):
             d = _first_difference(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else k)
             if d:
                 return d
         return None
+    if prefix == "stage3.epochs" and isinstance(a, int) and isinstance(b, int) and b >= a:
+        return None  # resuming with more epochs continues the same run
     return None if a == b else prefix or "<root>"
 
 
@@ -125,7 +128,7 @@ def train(
             raise ConfigError(
                 diff,
                 f"differs from the run being resumed in {str(out)!r}; "
-                "resume with the same configuration",
+                "resume with the same configuration (only stage3.epochs may grow)",
             )
     device = _device(cfg.device)
     out.mkdir(parents=True, exist_ok=True)
