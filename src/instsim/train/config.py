@@ -34,6 +34,7 @@ __all__ = [
     "Stage1Config",
     "Stage2Config",
     "Stage3Config",
+    "TrackTripletConfig",
     "TrainConfig",
     "load_config",
 ]
@@ -87,8 +88,35 @@ class ModelSection:
 
 
 @dataclass
-class Stage1Config:
-    """Per-instrument networks (paper §4.1.3).
+class TrackTripletConfig:
+    """Hyper-parameters shared by the stages trained with track-based triplets.
+
+    Attributes
+    ----------
+    loss : LossSpec
+        ``triplet`` with ``margin``.
+    n_pieces : int
+        Training pieces used; 0 = all.
+    segments_per_piece : int
+        First N non-silent 3 s segments (50 % overlap) of each piece.
+    epochs, triplets_per_epoch, batch_size : int
+    lr : float
+        Adam learning rate.
+    """
+
+    loss: LossSpec = field(default_factory=lambda: LossSpec("triplet", {"margin": 0.2}))
+    n_pieces: int = 200
+    segments_per_piece: int = 40
+    epochs: int = 20
+    triplets_per_epoch: int = 4000
+    batch_size: int = 64
+    lr: float = 1e-3
+
+
+@dataclass
+class Stage1Config(TrackTripletConfig):
+    """Per-instrument networks (paper §4.1.3): track triplets on one instrument's clean stems
+    (the first 40 non-silent segments of 200 pieces in the paper).
 
     Attributes
     ----------
@@ -97,27 +125,11 @@ class Stage1Config:
     backbone_kwargs : dict
     embedding_dim : int
         Size of each per-instrument embedding (its slot in the auxiliary target).
-    loss : LossSpec
-        ``triplet`` with ``margin``.
-    n_pieces : int
-        Training pieces used (200 in the paper); 0 = all.
-    segments_per_piece : int
-        First N non-silent 3 s segments (50 % overlap) of each piece's stem (40).
-    epochs, triplets_per_epoch, batch_size : int
-    lr : float
-        Adam learning rate.
     """
 
     backbone: str = "fcn"
     backbone_kwargs: dict[str, Any] = field(default_factory=dict)
     embedding_dim: int = 128
-    loss: LossSpec = field(default_factory=lambda: LossSpec("triplet", {"margin": 0.2}))
-    n_pieces: int = 200
-    segments_per_piece: int = 40
-    epochs: int = 20
-    triplets_per_epoch: int = 4000
-    batch_size: int = 64
-    lr: float = 1e-3
 
 
 @dataclass
@@ -180,17 +192,11 @@ class Stage3Config:
 
 
 @dataclass
-class BaselineConfig:
+class BaselineConfig(TrackTripletConfig):
     """The non-disentangled reference network: one embedding of the model's full size,
     trained with plain track triplets on mixes (no masks, no pseudo-mixes)."""
 
-    loss: LossSpec = field(default_factory=lambda: LossSpec("triplet", {"margin": 0.2}))
     n_pieces: int = 0
-    segments_per_piece: int = 40
-    epochs: int = 20
-    triplets_per_epoch: int = 4000
-    batch_size: int = 64
-    lr: float = 1e-3
 
 
 @dataclass

@@ -30,10 +30,11 @@ from ..data.cache import GroupCache
 from ..data.pseudomix import TripletSampler, TripletSpec, render
 from ..evaluate.knn import knn_accuracy
 from ..model import CSN, CSNConfig
-from .config import LossSpec, TrainConfig
+from .config import LossSpec, TrackTripletConfig, TrainConfig
 from .data import (
     MelTable,
     TrackTripletSampler,
+    choose_pieces,
     first_active,
     group_segments,
     mel_of,
@@ -84,6 +85,19 @@ def _to(mels: torch.Tensor, device: torch.device) -> torch.Tensor:
     return mels.to(device=device, dtype=torch.float32)
 
 
+@torch.inference_mode()
+def _embed_chunks(
+    net: CSN, mels: torch.Tensor, device: torch.device, chunk: int = 128
+) -> torch.Tensor:
+    """``net.embed_mel`` over a float16 log-mel table in chunks, as float32 on the CPU."""
+    return torch.cat(
+        [
+            net.embed_mel(_to(mels[i : i + chunk], device)).float().cpu()
+            for i in range(0, len(mels), chunk)
+        ]
+    )
+
+
 def _done(folder: Path) -> bool:
     return (folder / "model.safetensors").is_file() and (folder / "config.json").is_file()
 
@@ -115,13 +129,7 @@ def _make_validator(
 
     @torch.inference_mode()
     def validate() -> dict[str, Any]:
-        emb = torch.cat(
-            [
-                model.embed_mel(_to(mels[i : i + 64], ctx.device)).float().cpu()
-                for i in range(0, len(mels), 64)
-            ]
-        )
-        emb = normalize_rows(emb, len(names)).numpy()
+        emb = normalize_rows(_embed_chunks(model, mels, ctx.device, 64), len(names)).numpy()
         d = model.config.subspace_dim
         out = {
             n: round(knn_accuracy(emb[:, i * d : (i + 1) * d], labels), 2)
@@ -140,18 +148,15 @@ def _track_triplet_stage(
     name: str,
     model: CSN,
     table: MelTable,
-    loss_spec: LossSpec,
-    epochs: int,
-    triplets_per_epoch: int,
-    batch_size: int,
-    lr: float,
+    sec: TrackTripletConfig,
     salt: int,
     validator: Callable[[], dict[str, Any]] | None,
 ) -> None:
-    loss_fn = _loss(loss_spec)
+    batch_size = sec.batch_size
+    loss_fn = _loss(sec.loss)
     sampler = TrackTripletSampler(table.labels)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    steps = max(1, math.ceil(triplets_per_epoch / batch_size))
+    opt = torch.optim.Adam(model.parameters(), lr=sec.lr)
+    steps = max(1, math.ceil(sec.triplets_per_epoch / batch_size))
 
     def step(rng: np.random.Generator) -> dict[str, float]:
         a, p, n = sampler.sample(rng, batch_size)
@@ -169,7 +174,7 @@ def _track_triplet_stage(
         {"model": model},
         opt,
         ctx.seed(salt),
-        epochs,
+        sec.epochs,
         steps,
         ctx.out / "checkpoints" / name.replace("/", "-"),
         ctx.log,
@@ -215,11 +220,7 @@ def train_stage1(ctx: StageContext) -> dict[str, Path]:
             f"stage1/{inst}",
             model,
             table,
-            s1.loss,
-            s1.epochs,
-            s1.triplets_per_epoch,
-            s1.batch_size,
-            s1.lr,
+            s1,
             salt=100 + i,
             validator=_make_validator(ctx, model, inst),
         )
@@ -260,11 +261,7 @@ def train_baseline(ctx: StageContext) -> Path:
         "baseline",
         model,
         table,
-        b.loss,
-        b.epochs,
-        b.triplets_per_epoch,
-        b.batch_size,
-        b.lr,
+        b,
         salt=400,
         validator=_make_validator(ctx, model, None),
     )
@@ -297,14 +294,8 @@ class AuxTargets:
         }
         self.dim = next(iter(self.nets.values())).config.subspace_dim
 
-    @torch.inference_mode()
     def embed(self, inst: str, mels: torch.Tensor) -> torch.Tensor:
-        net = self.nets[inst]
-        out = [
-            net.embed_mel(_to(mels[i : i + 128], self.device)).float().cpu()
-            for i in range(0, len(mels), 128)
-        ]
-        return normalize_rows(torch.cat(out))
+        return normalize_rows(_embed_chunks(self.nets[inst], mels, self.device))
 
     def targets(self, parts: dict[str, torch.Tensor], present: np.ndarray) -> torch.Tensor:
         """``parts[c]``: per-row g_c outputs ``(n, D)``; ``present``: ``(n, n_instruments)`` bool."""
@@ -567,6 +558,4 @@ def save_model_atomically(model: CSN, folder: Path) -> None:
 
 
 def _pieces(ctx: StageContext, n: int, salt: int) -> list[str]:
-    from .data import choose_pieces
-
     return choose_pieces(ctx.train_ids, n, ctx.cfg.seed, salt)
