@@ -148,9 +148,11 @@ class StageLoop:
                     last[key] = n
                     last[f"{key}_per_second"] = round(n / seconds, 3) if seconds > 0 else None
             self.log.write(last)
+            # publish first: once an epoch's checkpoint exists, so does everything that
+            # epoch publishes (a run killed in between redoes the epoch on --resume)
+            if self.on_epoch_end is not None:
+                self.on_epoch_end(epoch + 1, last)
             save_checkpoint(
                 self.checkpoint_dir, self.modules, self.optimizer, self._state(epoch + 1)
             )
-            if self.on_epoch_end is not None:
-                self.on_epoch_end(epoch + 1, last)
         return last
