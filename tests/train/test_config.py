@@ -116,3 +116,16 @@ def test_third_party_loss_by_entry_point(monkeypatch: pytest.MonkeyPatch) -> Non
     finally:
         monkeypatch.undo()
         registry.refresh()
+
+
+def test_init_from_is_checked_on_load(tmp_path: Path) -> None:
+    assert load_config({"stage3": {"init_from": "default"}}).stage3.init_from
+    assert load_config({"stage3": {"init_from": "user/model"}}).stage3.init_from == "user/model"
+    with pytest.raises(ConfigError, match="'stage3.init_from'.*does not exist"):
+        load_config({"stage3": {"init_from": str(tmp_path / "nowhere")}})
+    with pytest.raises(
+        ConfigError, match="'stage3.init_from'.*lacks config.json, model.safetensors"
+    ):
+        load_config({"stage3": {"init_from": str(tmp_path)}})
+    with pytest.raises(ConfigError, match="'stage3.init_from'.*empty"):
+        load_config({"stage3": {"init_from": " "}})

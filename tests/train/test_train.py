@@ -146,6 +146,31 @@ def test_killed_and_resumed_run_equals_uninterrupted(
     assert _steps(trained) == _steps(out)
 
 
+@pytest.mark.slow
+def test_stage3_can_start_from_a_trained_model(
+    trained: Path, tiny_corpus: Path, tmp_path: Path
+) -> None:
+    cfg = json.loads(json.dumps(TINY))
+    cfg["dataset"] = {"data_home": str(tiny_corpus)}
+    cfg["stages"] = ["stage3"]
+    # a vanishing learning rate: the weights after one epoch are the initial ones
+    cfg["stage3"].update(init_from=str(trained), epochs=1, aux_weight=0, lr=1e-12)
+    out = train(cfg, tmp_path / "tuned", progress=False, say=lambda s: None)
+    a, b = _tensors(trained), _tensors(out)
+    learned = [
+        k for k in a if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))
+    ]
+    assert learned and a.keys() == b.keys()
+    for k in learned:
+        np.testing.assert_allclose(a[k], b[k], atol=1e-6, err_msg=k)
+    assert json.loads((out / "training.json").read_text())["stage3_init"] == str(trained)
+    # a model of another architecture is refused before any work, naming what differs
+    cfg["stage3"]["init_from"] = "default"
+    with pytest.raises(ConfigError, match="'stage3.init_from'.*backbone_kwargs"):
+        train(cfg, tmp_path / "other", progress=False, say=lambda s: None)
+    assert not (tmp_path / "other").exists()
+
+
 def test_existing_run_needs_resume(tmp_path: Path, tiny_corpus: Path) -> None:
     (tmp_path / "train_config.yaml").write_text("{}")
     cfg = dict(TINY, dataset={"data_home": str(tiny_corpus)})

@@ -174,6 +174,11 @@ class Stage3Config:
         Width of the tempo groups (tempi folded into 70-140 BPM first).
     augment_gain_db : float
         Random gain of each part of a pseudo-mix, uniform in ±this [dB] (0: off).
+    init_from : str or None
+        Start from this trained CSN instead of ``OUT/stage2``: a model folder, a Hugging
+        Face Hub repo id, or ``"default"`` (the bundled model). Its architecture and
+        frontend must equal ``model``'s. Use it to fine-tune a model on other data or to
+        continue a run whose checkpoints are gone (the optimizer state starts afresh).
     """
 
     triplet_loss: LossSpec = field(
@@ -189,6 +194,7 @@ class Stage3Config:
     lr: float = 1e-3
     tempo_bin_bpm: float = 5.0
     augment_gain_db: float = 0.0
+    init_from: str | None = None
 
 
 @dataclass
@@ -325,6 +331,27 @@ class TrainConfig:
             positive(f"{prefix}.n_pieces", sec.n_pieces, allow_zero=True)
         positive("stage3.aux_weight", s3.aux_weight, allow_zero=True)
         positive("stage3.augment_gain_db", s3.augment_gain_db, allow_zero=True)
+        if s3.init_from is not None:
+            from ..errors import ModelNotFoundError
+            from ..hub import model_source
+
+            if not s3.init_from.strip():
+                raise ConfigError("stage3.init_from", "must name a model, got an empty string")
+            try:
+                kind, where = model_source(s3.init_from)
+            except ModelNotFoundError as exc:
+                raise ConfigError("stage3.init_from", str(exc)) from None
+            if kind != "hub":
+                missing = [
+                    n
+                    for n in ("config.json", "model.safetensors")
+                    if not (Path(where) / n).is_file()
+                ]
+                if missing:
+                    raise ConfigError(
+                        "stage3.init_from",
+                        f"model folder {where!r} lacks {', '.join(missing)}",
+                    )
         if len(set(self.stages)) != len(self.stages):
             raise ConfigError("stages", f"a stage is listed twice: {self.stages!r}")
         return self

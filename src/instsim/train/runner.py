@@ -30,6 +30,7 @@ from .data import choose_pieces
 from .loop import JsonlLog
 from .stages import (
     StageContext,
+    load_init_model,
     save_model_atomically,
     train_baseline,
     train_stage1,
@@ -131,6 +132,8 @@ def train(
                 "resume with the same configuration (only stage3.epochs may grow)",
             )
     device = _device(cfg.device)
+    if "stage3" in cfg.stages and cfg.stage3.init_from is not None:
+        load_init_model(cfg, cfg.stage3.init_from)  # a mismatch fails before any work
     out.mkdir(parents=True, exist_ok=True)
 
     from ..data.cache import GroupCache
@@ -257,7 +260,10 @@ def train(
 
             final = CSN.from_pretrained(str(final_dir))
         elif s == "stage3":
-            init = out / "stage2" if (out / "stage2" / "model.safetensors").is_file() else None
+            init: str | Path | None = cfg.stage3.init_from
+            if init is None and (out / "stage2" / "model.safetensors").is_file():
+                init = out / "stage2"
+            record["stage3_init"] = None if init is None else str(init)
             final = train_stage3(ctx, stage1, init)
         elif s == "baseline":
             train_baseline(ctx)

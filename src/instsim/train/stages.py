@@ -16,6 +16,7 @@ on the raw output, towards a unit-norm target.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ import torch
 from .. import registry
 from ..data.cache import GroupCache
 from ..data.pseudomix import TripletSampler, TripletSpec, render
+from ..errors import ConfigError
 from ..evaluate.knn import knn_accuracy
 from ..model import CSN, CSNConfig
 from .config import LossSpec, TrackTripletConfig, TrainConfig
@@ -424,11 +426,15 @@ def train_stage2(ctx: StageContext, stage1: dict[str, Path]) -> Path:
 
 
 # ---- stage 3 -----------------------------------------------------------------------------------
-def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: Path | None) -> CSN:
-    """Masked-triplet training on pseudo-mixes (+ λ x auxiliary loss on the anchors)."""
+def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: str | Path | None) -> CSN:
+    """Masked-triplet training on pseudo-mixes (+ λ x auxiliary loss on the anchors).
+
+    ``init`` is the model stage 3 starts from (a folder, Hub repo id or ``"default"``;
+    None: a fresh network).
+    """
     s3 = ctx.cfg.stage3
     ctx.torch_seed(3)
-    model = CSN.from_pretrained(str(init)) if init is not None else CSN(ctx.csn_config)
+    model = _initial_csn(ctx, init)
     model.to(ctx.device)
     insts = model.config.instruments
     pieces = ctx.cache.pieces()
@@ -542,6 +548,36 @@ def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: Path | None) 
         on_epoch_end=publish,
     ).run(resume=ctx.resume)
     return model.eval()
+
+
+def _initial_csn(ctx: StageContext, init: str | Path | None) -> CSN:
+    """A fresh CSN of the run's config, or ``init``'s weights (see :func:`load_init_model`)."""
+    return CSN(ctx.csn_config) if init is None else load_init_model(ctx.cfg, init)
+
+
+def load_init_model(cfg: TrainConfig, init: str | Path) -> CSN:
+    """Load the model stage 3 starts from and check it is the network ``cfg`` describes.
+
+    Raises
+    ------
+    ConfigError
+        ``init`` differs from ``cfg.model`` (architecture, sub-spaces or frontend); the
+        message lists each differing field with both values.
+    """
+    from ..hub import load_model
+
+    model, _ = load_model(str(init))
+    run = cfg.csn_config()
+    want, got = dataclasses.asdict(run), dataclasses.asdict(model.config)
+    diff = sorted(k for k in want if k != "name" and want[k] != got.get(k))
+    if diff:
+        raise ConfigError(
+            "stage3.init_from" if cfg.stage3.init_from is not None else "model",
+            f"{str(init)!r} is a different network from this run's model section: "
+            + "; ".join(f"{k}: {got.get(k)!r} there, {want[k]!r} here" for k in diff),
+        )
+    model.config = run  # the run's name
+    return model
 
 
 def save_model_atomically(model: CSN, folder: Path) -> None:
