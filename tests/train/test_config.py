@@ -129,3 +129,29 @@ def test_init_from_is_checked_on_load(tmp_path: Path) -> None:
         load_config({"stage3": {"init_from": str(tmp_path)}})
     with pytest.raises(ConfigError, match="'stage3.init_from'.*empty"):
         load_config({"stage3": {"init_from": " "}})
+
+
+def test_phases_schedule_lr_and_aux_weight() -> None:
+    cfg = load_config(
+        {
+            "stage3": {
+                "lr": 1e-3,
+                "phases": [{"epoch": 3, "lr": 1e-4}, {"epoch": 5, "aux_weight": 0}],
+            }
+        }
+    )
+    s3 = cfg.stage3
+    assert [s3.schedule(e) for e in (1, 2, 3, 4, 5, 9)] == [
+        (1e-3, 0.1),
+        (1e-3, 0.1),
+        (1e-4, 0.1),
+        (1e-4, 0.1),
+        (1e-4, 0.0),
+        (1e-4, 0.0),
+    ]
+    with pytest.raises(ConfigError, match=r"'stage3.phases\[1\].epoch'.*>= 4.*increasing"):
+        load_config({"stage3": {"phases": [{"epoch": 3}, {"epoch": 2}]}})
+    with pytest.raises(ConfigError, match=r"'stage3.phases\[0\].lr'.*> 0"):
+        load_config({"stage3": {"phases": [{"epoch": 3, "lr": 0}]}})
+    with pytest.raises(ConfigError, match=r"'stage3.phases\[0\].rate'.*valid keys"):
+        load_config({"stage3": {"phases": [{"epoch": 3, "rate": 0.1}]}})

@@ -216,3 +216,48 @@ def test_resume_with_more_stage3_epochs_continues_the_run(
     cfg["stage3"]["epochs"] = 2  # fewer epochs, or any other change, is refused
     with pytest.raises(ConfigError, match="stage3.epochs"):
         train(cfg, out, resume=True, progress=False, say=lambda s: None)
+    # a run saved before a config field existed resumes (the field takes its default) ...
+    saved = yaml.safe_load((out / "train_config.yaml").read_text())
+    del saved["stage3"]["normalize"], saved["stage3"]["init_from"]
+    (out / "train_config.yaml").write_text(yaml.safe_dump(saved))
+    cfg["stage3"]["epochs"] = 3
+    train(cfg, out, resume=True, progress=False, say=lambda s: None)
+    # ... but a value other than the default is a change
+    cfg["stage3"]["normalize"] = False
+    with pytest.raises(ConfigError, match="stage3.normalize"):
+        train(cfg, out, resume=True, progress=False, say=lambda s: None)
+
+
+@pytest.mark.slow
+def test_phases_change_lr_and_aux_and_can_be_appended_on_resume(
+    tiny_corpus: Path, tmp_path: Path
+) -> None:
+    cfg = json.loads(json.dumps(TINY))
+    cfg["dataset"] = {"data_home": str(tiny_corpus)}
+    cfg["stages"] = ["stage1", "stage2", "stage3"]
+    phased = json.loads(json.dumps(cfg))
+    phased["stage3"]["phases"] = [{"epoch": 3, "lr": 1e-4, "aux_weight": 0}]
+    whole = train(phased, tmp_path / "whole", progress=False, say=lambda s: None)
+    recs = [json.loads(x) for x in (whole / "log.jsonl").read_text().splitlines()]
+    s3 = [r for r in recs if r["stage"] == "stage3"]
+    ends = [r for r in s3 if r.get("event") == "epoch_end"]
+    assert [r["lr"] for r in ends] == [1e-3, 1e-3, 1e-4]
+    assert all("aux_loss" in r for r in s3 if "step" in r and r["epoch"] < 3)
+    assert not any("aux_loss" in r for r in s3 if "step" in r and r["epoch"] == 3)
+    # the same schedule appended when extending a finished 2-epoch run: the same model
+    cfg["stage3"]["epochs"] = 2
+    part = tmp_path / "part"
+    train(cfg, part, progress=False, say=lambda s: None)
+    early = json.loads(json.dumps(phased))
+    early["stage3"]["phases"] = [{"epoch": 2, "lr": 1e-4}]  # epoch 2 is already trained
+    with pytest.raises(ConfigError, match=r"'stage3.phases\[0\].epoch'.*already trained"):
+        train(early, part, resume=True, progress=False, say=lambda s: None)
+    train(phased, part, resume=True, progress=False, say=lambda s: None)
+    a, b = _tensors(whole), _tensors(part)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    assert _steps(whole) == _steps(part)
+    # changing a phase that was already in the run is a change of the run
+    early["stage3"]["phases"] = [{"epoch": 3, "lr": 2e-4, "aux_weight": 0}]
+    with pytest.raises(ConfigError, match=r"'stage3.phases'.*differs"):
+        train(early, part, resume=True, progress=False, say=lambda s: None)

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["load_checkpoint", "save_checkpoint"]
+__all__ = ["checkpoint_epoch", "has_checkpoint", "load_checkpoint", "save_checkpoint"]
 
 _TENSORS = "tensors.safetensors"
 _STATE = "state.json"
@@ -131,3 +131,12 @@ def has_checkpoint(folder: str | os.PathLike) -> bool:
     return (folder / _TENSORS).is_file() or (
         folder.with_name(folder.name + ".old") / _TENSORS
     ).is_file()
+
+
+def checkpoint_epoch(folder: str | os.PathLike) -> int:
+    """Epochs finished by the checkpoint in ``folder`` (0 when there is none)."""
+    folder = Path(folder)
+    for f in (folder, folder.with_name(folder.name + ".old")):
+        if (f / _TENSORS).is_file() and (f / _STATE).is_file():
+            return int(json.loads((f / _STATE).read_text(encoding="utf-8"))["state"]["epoch"])
+    return 0

@@ -31,6 +31,7 @@ __all__ = [
     "BaselineConfig",
     "DatasetSection",
     "LossSpec",
+    "PhaseSpec",
     "Stage1Config",
     "Stage2Config",
     "Stage3Config",
@@ -154,6 +155,18 @@ class Stage2Config:
 
 
 @dataclass
+class PhaseSpec:
+    """From ``epoch`` (1-based) on, stage 3 trains with these values (None: unchanged).
+
+    A learning-rate drop late in training (``{epoch: 21, lr: 1e-4}``) is the usual use.
+    """
+
+    epoch: int
+    lr: float | None = None
+    aux_weight: float | None = None
+
+
+@dataclass
 class Stage3Config:
     """Masked-triplet training on pseudo-mixes (paper §3.1, §4.1.4).
 
@@ -174,6 +187,13 @@ class Stage3Config:
         Width of the tempo groups (tempi folded into 70-140 BPM first).
     augment_gain_db : float
         Random gain of each part of a pseudo-mix, uniform in ±this [dB] (0: off).
+    phases : list of PhaseSpec
+        Changes of ``lr`` and ``aux_weight`` from a given epoch on, in increasing epoch
+        order (empty: constant). On ``--resume`` phases may be appended that start after
+        the epochs already trained, like a larger ``epochs``.
+    normalize : bool
+        L2-normalise each sub-space before the masked distance (ours, the default: the
+        margin then has a fixed scale); false: the paper's raw masked distance.
     init_from : str or None
         Start from this trained CSN instead of ``OUT/stage2``: a model folder, a Hugging
         Face Hub repo id, or ``"default"`` (the bundled model). Its architecture and
@@ -194,7 +214,18 @@ class Stage3Config:
     lr: float = 1e-3
     tempo_bin_bpm: float = 5.0
     augment_gain_db: float = 0.0
+    phases: list[PhaseSpec] = field(default_factory=list)
+    normalize: bool = True
     init_from: str | None = None
+
+    def schedule(self, epoch: int) -> tuple[float, float]:
+        """``(lr, aux_weight)`` in force during ``epoch`` (1-based)."""
+        lr, aux = self.lr, self.aux_weight
+        for ph in self.phases:
+            if ph.epoch <= epoch:
+                lr = ph.lr if ph.lr is not None else lr
+                aux = ph.aux_weight if ph.aux_weight is not None else aux
+        return lr, aux
 
 
 @dataclass
@@ -331,6 +362,19 @@ class TrainConfig:
             positive(f"{prefix}.n_pieces", sec.n_pieces, allow_zero=True)
         positive("stage3.aux_weight", s3.aux_weight, allow_zero=True)
         positive("stage3.augment_gain_db", s3.augment_gain_db, allow_zero=True)
+        lowest = 1
+        for i, ph in enumerate(s3.phases):
+            where = f"stage3.phases[{i}]"
+            if ph.epoch < lowest:
+                raise ConfigError(
+                    f"{where}.epoch",
+                    f"must be >= {lowest} (phases in increasing epoch order), got {ph.epoch!r}",
+                )
+            lowest = ph.epoch + 1
+            if ph.lr is not None:
+                positive(f"{where}.lr", ph.lr)
+            if ph.aux_weight is not None:
+                positive(f"{where}.aux_weight", ph.aux_weight, allow_zero=True)
         if s3.init_from is not None:
             from ..errors import ModelNotFoundError
             from ..hub import model_source

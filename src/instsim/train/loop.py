@@ -37,12 +37,17 @@ class JsonlLog:
             f.write(json.dumps(record, sort_keys=True) + "\n")
         self.lines += 1
 
-    def truncate(self, n: int) -> None:
-        """Keep the first ``n`` lines (records written after the checkpoint are dropped)."""
+    def truncate(self, n: int, stage: str | None = None) -> None:
+        """Keep the first ``n`` lines; after them drop ``stage``'s records (every record
+        when ``stage`` is None) and keep other stages' (those of stages that ran after a
+        finished stage now trained for longer)."""
         if not self.path.exists():
             self.lines = 0
             return
-        keep = self.path.read_text(encoding="utf-8").splitlines(keepends=True)[:n]
+        lines = self.path.read_text(encoding="utf-8").splitlines(keepends=True)
+        keep = lines[:n] + [
+            x for x in lines[n:] if stage is not None and json.loads(x).get("stage") != stage
+        ]
         self.path.write_text("".join(keep), encoding="utf-8")
         self.lines = len(keep)
 
@@ -62,6 +67,11 @@ class StageLoop:
         The stage's sampling generator (its state is checkpointed).
     extra_rngs : dict of str -> np.random.Generator
         Other generators to checkpoint (the triplet sampler's).
+    on_epoch_start : callable(epoch) or None
+        Called with the 1-based epoch before it trains, also on resume (set a schedule's
+        learning rate there: it is then the same in a resumed and an uninterrupted run).
+    on_epoch_end : callable(epoch, record) or None
+        Called after the epoch's record is logged and before its checkpoint is written.
     """
 
     name: str
@@ -77,6 +87,7 @@ class StageLoop:
     extra_rngs: dict[str, np.random.Generator] = field(default_factory=dict)
     progress: bool = True
     on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None
+    on_epoch_start: Callable[[int], None] | None = None
 
     def _state(self, epoch: int) -> dict[str, Any]:
         return {
@@ -95,9 +106,11 @@ class StageLoop:
             self.rng.bit_generator.state = st["rng"]
             for k, g in self.extra_rngs.items():
                 g.bit_generator.state = st["extra_rngs"][k]
-            self.log.truncate(int(st["log_lines"]))
+            self.log.truncate(int(st["log_lines"]), stage=self.name)
         last: dict[str, Any] = {}
         for epoch in range(start, self.epochs):
+            if self.on_epoch_start is not None:
+                self.on_epoch_start(epoch + 1)
             for m in self.modules.values():
                 m.train()
             bar = None
@@ -140,6 +153,7 @@ class StageLoop:
                 "epoch": epoch + 1,
                 "event": "epoch_end",
                 "mean_loss": float(np.mean(losses)) if losses else float("nan"),
+                "lr": self.optimizer.param_groups[0]["lr"],
                 "seconds": round(seconds, 3),
                 "valid": valid,
             }

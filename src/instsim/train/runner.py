@@ -25,6 +25,7 @@ import torch
 
 from .. import __version__
 from ..errors import ConfigError, DatasetError
+from .checkpoint import checkpoint_epoch
 from .config import TrainConfig, load_config
 from .data import choose_pieces
 from .loop import JsonlLog
@@ -69,6 +70,13 @@ def _first_difference(a: Any, b: Any, prefix: str = "") -> str | None:
         return None
     if prefix == "stage3.epochs" and isinstance(a, int) and isinstance(b, int) and b >= a:
         return None  # resuming with more epochs continues the same run
+    if (
+        prefix == "stage3.phases"
+        and isinstance(a, list)
+        and isinstance(b, list)
+        and b[: len(a)] == a
+    ):
+        return None  # appended phases (checked against the epochs already trained)
     return None if a == b else prefix or "<root>"
 
 
@@ -123,14 +131,26 @@ def train(
     if saved.exists():
         import yaml
 
-        before = yaml.safe_load(saved.read_text(encoding="utf-8"))
+        # read back through today's dataclasses: a field added since the run started
+        # takes its default (which keeps the old behaviour), so it is not a difference
+        before = json.loads(
+            json.dumps(load_config(yaml.safe_load(saved.read_text(encoding="utf-8"))).to_dict())
+        )
         diff = _first_difference(before, json.loads(json.dumps(cfg.to_dict())))
         if diff is not None:
             raise ConfigError(
                 diff,
-                f"differs from the run being resumed in {str(out)!r}; "
-                "resume with the same configuration (only stage3.epochs may grow)",
+                f"differs from the run being resumed in {str(out)!r}; resume with the same "
+                "configuration (only stage3.epochs may grow and stage3.phases be appended to)",
             )
+        done = checkpoint_epoch(out / "checkpoints" / "stage3")
+        for i, ph in enumerate(cfg.stage3.phases):
+            if i >= len(before["stage3"]["phases"]) and ph.epoch <= done:
+                raise ConfigError(
+                    f"stage3.phases[{i}].epoch",
+                    f"epochs 1-{done} of stage 3 are already trained in {str(out)!r}; a phase "
+                    f"added on resume must start after them, got {ph.epoch}",
+                )
     device = _device(cfg.device)
     if "stage3" in cfg.stages and cfg.stage3.init_from is not None:
         load_init_model(cfg, cfg.stage3.init_from)  # a mismatch fails before any work

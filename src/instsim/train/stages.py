@@ -32,6 +32,7 @@ from ..data.pseudomix import TripletSampler, TripletSpec, render
 from ..errors import ConfigError
 from ..evaluate.knn import knn_accuracy
 from ..model import CSN, CSNConfig
+from .checkpoint import checkpoint_epoch
 from .config import LossSpec, TrackTripletConfig, TrainConfig
 from .data import (
     MelTable,
@@ -455,7 +456,10 @@ def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: str | Path | 
             f"stage3: only {n_usable} pieces fall in tempo groups of 3 or more; add pieces or "
             "widen stage3.tempo_bin_bpm"
         )
-    use_aux = s3.aux_weight > 0
+    ckpt_dir = ctx.out / "checkpoints" / "stage3"
+    first = checkpoint_epoch(ckpt_dir) + 1 if ctx.resume else 1
+    # auxiliary targets are needed only if an epoch still to train uses them
+    use_aux = any(s3.schedule(e)[1] > 0 for e in range(first, s3.epochs + 1))
     aux_table: dict[tuple[str, int], int] = {}
     aux_targets = None
     if use_aux:
@@ -477,6 +481,13 @@ def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: str | Path | 
     cond_index = {c: i for i, c in enumerate(insts)}
     n_sub = len(insts)
     gain_db = s3.augment_gain_db
+    aux_weight = s3.aux_weight
+
+    def start_epoch(epoch: int) -> None:
+        nonlocal aux_weight
+        lr, aux_weight = s3.schedule(epoch)
+        for g in opt.param_groups:
+            g["lr"] = lr
 
     def render_seg(spec: Any, rng: np.random.Generator) -> np.ndarray:
         if gain_db <= 0:
@@ -498,7 +509,7 @@ def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: str | Path | 
             ]
         )
         emb = model(torch.from_numpy(waves).to(ctx.device))
-        emb_n = normalize_rows(emb, n_sub).view(b, 3, -1)
+        emb_n = (normalize_rows(emb, n_sub) if s3.normalize else emb).view(b, 3, -1)
         a_i, p_i, n_i, masks = [], [], [], []
         for i, g in enumerate(groups):
             for t in g:
@@ -514,14 +525,14 @@ def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: str | Path | 
         ltri = tri_loss(anchor, positive, negative, torch.stack(masks))
         out = {"triplet_loss": ltri.item()}
         loss = ltri
-        if aux_loss is not None:
+        if aux_loss is not None and aux_weight > 0:
             rows = []
             for g in groups:
                 part = g[0].anchor.parts[0]
                 k = round(part.offset_seconds / pieces[part.track_id].hop_seconds)
                 rows.append(aux_table[(part.track_id, k)])
             la = aux_loss(emb.view(b, 3, -1)[:, 0], aux_targets[rows].to(ctx.device))
-            loss = ltri + s3.aux_weight * la
+            loss = ltri + aux_weight * la
             out["aux_loss"] = la.item()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -539,13 +550,14 @@ def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: str | Path | 
         ctx.seed(3),
         s3.epochs,
         steps,
-        ctx.out / "checkpoints" / "stage3",
+        ckpt_dir,
         ctx.log,
         step,
         _make_validator(ctx, model, None),
         extra_rngs={"sampler": sampler.rng},
         progress=ctx.progress,
         on_epoch_end=publish,
+        on_epoch_start=start_epoch,
     ).run(resume=ctx.resume)
     return model.eval()
 
