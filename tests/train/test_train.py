@@ -46,6 +46,11 @@ TINY = {
 }
 
 
+def _tiny(corpus: Path) -> dict:
+    """A fresh copy of TINY reading ``corpus``."""
+    return {**json.loads(json.dumps(TINY)), "dataset": {"data_home": str(corpus)}}
+
+
 def _tensors(folder: Path) -> dict[str, np.ndarray]:
     from safetensors.numpy import load_file
 
@@ -65,8 +70,7 @@ def _steps(folder: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def trained(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("run") / "model"
-    cfg = json.loads(json.dumps(TINY))
-    cfg["dataset"] = {"data_home": str(tiny_corpus)}
+    cfg = _tiny(tiny_corpus)
     train(cfg, out, progress=False, say=lambda s: None)
     return out
 
@@ -150,8 +154,7 @@ def test_killed_and_resumed_run_equals_uninterrupted(
 def test_stage3_can_start_from_a_trained_model(
     trained: Path, tiny_corpus: Path, tmp_path: Path
 ) -> None:
-    cfg = json.loads(json.dumps(TINY))
-    cfg["dataset"] = {"data_home": str(tiny_corpus)}
+    cfg = _tiny(tiny_corpus)
     cfg["stages"] = ["stage3"]
     # a vanishing learning rate: the weights after one epoch are the initial ones
     cfg["stage3"].update(init_from=str(trained), epochs=1, aux_weight=0, lr=1e-12)
@@ -203,8 +206,7 @@ def test_missing_data_home_is_a_usage_error(tmp_path: Path) -> None:
 def test_resume_with_more_stage3_epochs_continues_the_run(
     trained: Path, tiny_corpus: Path, tmp_path: Path
 ) -> None:
-    cfg = json.loads(json.dumps(TINY))
-    cfg["dataset"] = {"data_home": str(tiny_corpus)}
+    cfg = _tiny(tiny_corpus)
     cfg["stage3"]["epochs"] = 2
     out = tmp_path / "short"
     train(cfg, out, progress=False, say=lambda s: None)
@@ -232,8 +234,7 @@ def test_resume_with_more_stage3_epochs_continues_the_run(
 def test_phases_change_lr_and_aux_and_can_be_appended_on_resume(
     tiny_corpus: Path, tmp_path: Path
 ) -> None:
-    cfg = json.loads(json.dumps(TINY))
-    cfg["dataset"] = {"data_home": str(tiny_corpus)}
+    cfg = _tiny(tiny_corpus)
     cfg["stages"] = ["stage1", "stage2", "stage3"]
     phased = json.loads(json.dumps(cfg))
     phased["stage3"]["phases"] = [{"epoch": 3, "lr": 1e-4, "aux_weight": 0}]
