@@ -379,10 +379,51 @@ def test_cli_synth(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, [*args, "--soundfont", str(tmp_path / "nope.sf2")])
     assert res.exit_code == 2 and "nope.sf2" in res.output and "Traceback" not in res.output
 
+    two = ["--soundfont", S.DEFAULT_SOUNDFONT, "--soundfont", S.DEFAULT_SOUNDFONT]
+    res = CliRunner().invoke(main, [*args[:2], str(tmp_path / "two"), *args[3:], *two])
+    assert res.exit_code == 2 and "listed twice" in res.output
+
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "x.txt").write_text("x")
     res = CliRunner().invoke(main, ["synth", "--out", str(tmp_path / "busy"), "--songs", "1"])
     assert res.exit_code == 2 and "--overwrite" in res.output
+
+
+TIMGM = "/usr/share/sounds/sf2/TimGM6mb.sf2"  # held out from training; fine to test rendering
+
+
+@pytest.mark.skipif(not Path(TIMGM).is_file(), reason="timgm6mb-soundfont not installed")
+def test_several_soundfonts_share_the_parts(corpus: S.CorpusSummary, tmp_path: Path) -> None:
+    fonts = [S.DEFAULT_SOUNDFONT, TIMGM]
+    used = set()
+    for k in range(3):
+        song = S.synthesize_song((3, k), 2.0, fonts, SR)
+        again = S.synthesize_song((3, k), 2.0, fonts, SR)
+        assert song.mix.tobytes() == again.mix.tobytes()
+        assert song.metadata["instsim"]["soundfont"] == ["FluidR3_GM.sf2", "TimGM6mb.sf2"]
+        used |= {m["plugin_name"].split(":")[0] for m in song.metadata["stems"].values()}
+        # the parts stay the same music: same programs as with one soundfont
+        one = S.synthesize_song((3, k), 2.0, None, SR)
+        assert [m["program_num"] for m in song.metadata["stems"].values()] == [
+            m["program_num"] for m in one.metadata["stems"].values()
+        ]
+    assert used == {"FluidR3_GM.sf2", "TimGM6mb.sf2"}
+    # a list of one is the single-soundfont corpus, bit for bit
+    track = corpus.tracks[0]
+    alone = S.synthesize_song((3, track.index), SECONDS, [S.DEFAULT_SOUNDFONT], SR)
+    on_disk, _ = sf.read(track.path / "mix.flac", dtype="float32")
+    assert np.array_equal(alone.mix, on_disk)
+    # the corpus records the list, and resuming with another list is refused
+    out = tmp_path / "two"
+    S.synthesize_corpus(out, 1, seconds=1.0, seed=1, sample_rate=SR, soundfont=fonts)
+    info = json.loads((out / "corpus.json").read_text())
+    assert info["soundfont_name"] == ["FluidR3_GM.sf2", "TimGM6mb.sf2"]
+    with pytest.raises(DatasetError, match="soundfont"):
+        S.synthesize_corpus(out, 1, seconds=1.0, seed=1, sample_rate=SR, soundfont=fonts[:1])
+    with pytest.raises(ConfigError, match="listed twice"):
+        S.check_soundfonts([TIMGM, TIMGM])
+    with pytest.raises(ConfigError, match="empty list"):
+        S.check_soundfonts([])
 
 
 def test_import_is_light() -> None:

@@ -44,9 +44,12 @@ def _fractions(ctx: click.Context, param: click.Parameter, value: str) -> tuple[
 @click.option("--seed", default=0, show_default=True, type=int, help="Corpus seed.")
 @click.option(
     "--soundfont",
-    default=DEFAULT_SOUNDFONT,
+    "soundfonts",
+    multiple=True,
+    default=(DEFAULT_SOUNDFONT,),
     show_default=True,
-    help="SoundFont 2 (.sf2) file to render with.",
+    help="SoundFont 2 (.sf2) file to render with; repeat it to render each part of each "
+    "song with one of several (drawn from the song's seed among those holding its preset).",
 )
 @click.option(
     "--sr",
@@ -88,7 +91,7 @@ def synth(
     n_songs: int,
     seconds: float,
     seed: int,
-    soundfont: str,
+    soundfonts: tuple[str, ...],
     sample_rate: int,
     workers: int,
     split_fractions: tuple[float, float, float],
@@ -117,8 +120,11 @@ def synth(
     Exit codes: 0 success, 2 usage error (bad option, soundfont or folder).
 
     \b
-    Example:
+    Examples:
       instsim synth --out data/synth --songs 600 --seconds 60 --seed 0
+      instsim synth --out data/synth-mixed --songs 600 --seed 0 \
+          --soundfont /usr/share/sounds/sf2/FluidR3_GM.sf2 \
+          --soundfont /usr/share/sounds/sf2/sf_GMbank.sf2
     """
     from tqdm import tqdm
 
@@ -133,7 +139,7 @@ def synth(
             n_songs,
             seconds=seconds,
             seed=seed,
-            soundfont=soundfont,
+            soundfont=soundfonts[0] if len(soundfonts) == 1 else list(soundfonts),
             sample_rate=sample_rate,
             split_fractions=split_fractions,
             workers=workers,

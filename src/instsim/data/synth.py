@@ -61,6 +61,7 @@ __all__ = [
     "Stem",
     "TrackSummary",
     "check_soundfont",
+    "check_soundfonts",
     "integrated_loudness",
     "read_corpus_info",
     "synthesize_corpus",
@@ -117,6 +118,20 @@ def check_soundfont(path: str | os.PathLike[str] | None) -> Path:
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
         raise ConfigError("soundfont", f"{str(p)!r} is not a SoundFont 2 (.sf2) file")
     return p.resolve()
+
+
+def check_soundfonts(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
+) -> list[Path]:
+    """:func:`check_soundfont` for one path, ``None`` (the default) or several paths."""
+    if paths is None or isinstance(paths, (str, os.PathLike)):
+        return [check_soundfont(paths)]
+    out = [check_soundfont(p) for p in paths]
+    if not out:
+        raise ConfigError("soundfont", "an empty list of SoundFonts; give at least one")
+    if len(set(out)) != len(out):
+        raise ConfigError("soundfont", f"a SoundFont is listed twice: {[str(p) for p in out]}")
+    return out
 
 
 def _check_params(n_songs: int, seconds: float, seed: int, sample_rate: int, split_fractions: Sequence[float],
@@ -364,6 +379,25 @@ def _anchor(soundfont: str, sample_rate: int) -> tuple[Any, int]:
     return fs, sfid
 
 
+def _has_preset(soundfont: str, sample_rate: int, bank: int, preset: int) -> bool:
+    fs, sfid = _anchor(soundfont, sample_rate)
+    return bool(fs.sfpreset_name(sfid, bank, preset))
+
+
+def _choose_soundfont(
+    soundfonts: Sequence[Path], part: _compose.Part, seed_list: list[int], sample_rate: int
+) -> Path:
+    """The SoundFont one part is rendered with: with several, a seeded uniform choice among
+    those holding the part's exact preset (drum kits in bank 128); with one, that one."""
+    if len(soundfonts) == 1:
+        return soundfonts[0]
+    bank = 128 if part.is_drum else 0
+    fits = [sf for sf in soundfonts if _has_preset(str(sf), sample_rate, bank, part.program)]
+    fits = fits or list(soundfonts[:1])
+    rng = np.random.default_rng([*seed_list, 0x50F7, part.index])
+    return fits[int(rng.integers(len(fits)))]
+
+
 def _render_part(
     part: _compose.Part, fx: dict[str, Any], soundfont: str, sr: int, n: int
 ) -> tuple[np.ndarray, dict[str, Any]]:
@@ -561,7 +595,7 @@ def _plugin_name(soundfont: Path, preset_name: str) -> str:
 def synthesize_song(
     song_seed: int | Sequence[int],
     seconds: float,
-    soundfont: str | os.PathLike[str] | None = None,
+    soundfont: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     sample_rate: int = 44100,
 ) -> Song:
     """Compose, render, produce and mix one song, in memory.
@@ -572,8 +606,10 @@ def synthesize_song(
         Everything about the song follows from it; the corpus uses ``(seed, index)``.
     seconds : float > 0 [s]
         Length of every stem and of the mix (release tails are cut at the end).
-    soundfont : path or None
-        SoundFont 2 file; ``None`` means :data:`DEFAULT_SOUNDFONT`.
+    soundfont : path, sequence of paths, or None
+        SoundFont 2 file(s); ``None`` means :data:`DEFAULT_SOUNDFONT`. With several, each
+        part is rendered with one of those that hold its preset, drawn from the song's seed
+        (more timbres per corpus); the stem's ``plugin_name`` records which.
     sample_rate : int in [8000, 96000] [Hz]
 
     Returns
@@ -590,7 +626,7 @@ def synthesize_song(
     from .. import __version__
 
     _check_song(seconds, sample_rate)
-    sf2 = check_soundfont(soundfont)
+    sf2s = check_soundfonts(soundfont)
     seed_list = _seed_list(song_seed)
     score = _compose.compose(seed_list, float(seconds))
     streams = _compose.song_streams(seed_list)
@@ -599,7 +635,9 @@ def synthesize_song(
     rendered = []
     for part in score.parts:
         fx = _draw_effects(streams[16 + part.index], part.group)
+        sf2 = _choose_soundfont(sf2s, part, seed_list, sample_rate)
         y, patch = _render_part(part, fx, str(sf2), sample_rate, n)
+        patch = {**patch, "soundfont": sf2}
         y, applied = _apply_eq(y, sample_rate, fx["eq"])
         loud = integrated_loudness(y, sample_rate)
         gain = (
@@ -639,12 +677,12 @@ def synthesize_song(
             if part.is_drum
             else pretty_midi.program_to_instrument_name(part.program),
             "midi_saved": True,
-            "plugin_name": _plugin_name(sf2, patch["preset_name"]),
+            "plugin_name": _plugin_name(patch["soundfont"], patch["preset_name"]),
             "program_num": 128 if part.is_drum else int(part.program),
             "mixing_group": group_of(part.program, part.is_drum),
             "part": part.describe(),
             "render": {
-                **patch,
+                **{k: v for k, v in patch.items() if k != "soundfont"},
                 "level_db": round(float(part.gain_db), 4),
                 "stem_gain": float(gain * overall_gain),
                 **fx,
@@ -676,7 +714,7 @@ def synthesize_song(
             "seconds": float(seconds),
             "sample_rate": int(sample_rate),
             "subtype": SUBTYPE,
-            "soundfont": sf2.name,
+            "soundfont": sf2s[0].name if len(sf2s) == 1 else [p.name for p in sf2s],
             "score": score.describe(),
         },
     }
@@ -841,7 +879,7 @@ def synthesize_corpus(
     n_songs: int,
     seconds: float = 60.0,
     seed: int = 0,
-    soundfont: str | os.PathLike[str] | None = None,
+    soundfont: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     sample_rate: int = 44100,
     split_fractions: Sequence[float] = (0.8, 0.1, 0.1),
     workers: int = 1,
@@ -858,7 +896,7 @@ def synthesize_corpus(
 
     Folder rules: an empty or missing ``out_dir`` is created. A folder that
     already holds a corpus (``corpus.json``) made with the same ``seed``,
-    ``seconds``, ``sample_rate`` and soundfont is *extended or resumed*: complete
+    ``seconds``, ``sample_rate`` and soundfont(s) is *extended or resumed*: complete
     tracks are kept, missing ones rendered, ``corpus.json`` updated. Any other
     non-empty folder is refused unless ``overwrite=True``, which re-renders every
     requested track (replacing those track folders only; nothing else is deleted)
@@ -872,8 +910,9 @@ def synthesize_corpus(
         Length of each song.
     seed : int
         Corpus seed; song ``k`` depends only on ``(seed, k)``.
-    soundfont : path or None
-        SoundFont 2 file (default :data:`DEFAULT_SOUNDFONT`).
+    soundfont : path, sequence of paths, or None
+        SoundFont 2 file(s) (default :data:`DEFAULT_SOUNDFONT`); with several, each part
+        of each song is rendered with one of them (:func:`synthesize_song`).
     sample_rate : int in [8000, 96000] [Hz]
     split_fractions : (float, float, float)
         Train, validation, test fractions summing to 1.
@@ -904,7 +943,7 @@ def synthesize_corpus(
     fractions = _check_params(
         n_songs, seconds, seed, sample_rate, split_fractions, workers, start_index
     )
-    sf2 = check_soundfont(soundfont)
+    sf2s = check_soundfonts(soundfont)
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise DatasetError(f"output folder {str(out)!r} exists and is not a folder")
@@ -912,7 +951,7 @@ def synthesize_corpus(
         "seed": int(seed),
         "seconds": float(seconds),
         "sample_rate": int(sample_rate),
-        "soundfont": str(sf2),
+        "soundfont": str(sf2s[0]) if len(sf2s) == 1 else [str(p) for p in sf2s],
     }
     info = read_corpus_info(out) if out.is_dir() else None
     if info is not None:
@@ -963,7 +1002,7 @@ def synthesize_corpus(
         "format": "slakh2100",
         "instsim_version": __version__,
         **params,
-        "soundfont_name": sf2.name,
+        "soundfont_name": sf2s[0].name if len(sf2s) == 1 else [p.name for p in sf2s],
         "subtype": SUBTYPE,
         "channels": 1,
         "target_peak_db": TARGET_PEAK_DB,
@@ -986,7 +1025,15 @@ def synthesize_corpus(
                 progress(summary)
         else:
             jobs.append(
-                (str(out), index, split, int(seed), float(seconds), str(sf2), int(sample_rate))
+                (
+                    str(out),
+                    index,
+                    split,
+                    int(seed),
+                    float(seconds),
+                    [str(p) for p in sf2s],
+                    int(sample_rate),
+                )
             )
 
     n_workers = min(workers or os.cpu_count() or 1, max(1, len(jobs)))
