@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from .errors import InstsimError, ModelNotFoundError
-from .model import CONFIG_NAME, CSN, WEIGHTS_NAME
+from .model import CONFIG_NAME, CSN, WEIGHTS_NAME, missing_model_files
 
 __all__ = ["DEFAULT_MODEL", "bundled_model_dir", "export_model", "load_model", "model_source"]
 
@@ -160,7 +160,7 @@ def export_model(
     if dtype not in dtypes:
         raise ValueError(f"dtype must be one of {sorted(dtypes)}, got {dtype!r}")
     src, dst = Path(source), Path(destination)
-    missing = [n for n in (CONFIG_NAME, WEIGHTS_NAME) if not (src / n).is_file()]
+    missing = missing_model_files(src)
     if missing:
         raise ModelNotFoundError(f"model folder {str(src)!r} lacks {', '.join(missing)}")
     dst.mkdir(parents=True, exist_ok=True)

@@ -28,13 +28,25 @@ from . import registry
 from .errors import ConfigError, ModelMismatchError, ModelNotFoundError, UnknownInstrumentError
 from .frontend import LogMel, LogMelConfig
 
-__all__ = ["CONFIG_NAME", "CSN", "DEFAULT_INSTRUMENTS", "WEIGHTS_NAME", "CSNConfig"]
+__all__ = [
+    "CONFIG_NAME",
+    "CSN",
+    "DEFAULT_INSTRUMENTS",
+    "WEIGHTS_NAME",
+    "CSNConfig",
+    "missing_model_files",
+]
 
 #: The paper's five conditions, in sub-space order.
 DEFAULT_INSTRUMENTS: tuple[str, ...] = ("drums", "bass", "piano", "guitar", "others")
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 FORMAT_VERSION = 1
+
+
+def missing_model_files(folder: str | os.PathLike) -> list[str]:
+    """Which of ``config.json`` and ``model.safetensors`` the model folder ``folder`` lacks."""
+    return [n for n in (CONFIG_NAME, WEIGHTS_NAME) if not os.path.isfile(os.path.join(folder, n))]
 
 
 @dataclass
@@ -247,11 +259,7 @@ class CSN(
 
         if os.path.isdir(model_id):
             weights = os.path.join(model_id, WEIGHTS_NAME)
-            missing = [
-                n
-                for n in (CONFIG_NAME, WEIGHTS_NAME)
-                if not os.path.isfile(os.path.join(model_id, n))
-            ]
+            missing = missing_model_files(model_id)
             if missing:
                 raise ModelNotFoundError(
                     f"model folder {model_id!r} lacks {', '.join(missing)}; a model folder "

@@ -139,7 +139,7 @@ def synth(
             n_songs,
             seconds=seconds,
             seed=seed,
-            soundfont=soundfonts[0] if len(soundfonts) == 1 else list(soundfonts),
+            soundfont=list(soundfonts),
             sample_rate=sample_rate,
             split_fractions=split_fractions,
             workers=workers,

@@ -379,6 +379,11 @@ def _anchor(soundfont: str, sample_rate: int) -> tuple[Any, int]:
     return fs, sfid
 
 
+def _one_or_list(values: list[str]) -> str | list[str]:
+    """One SoundFont is recorded as a string (as before several were possible), more as a list."""
+    return values[0] if len(values) == 1 else values
+
+
 def _has_preset(soundfont: str, sample_rate: int, bank: int, preset: int) -> bool:
     fs, sfid = _anchor(soundfont, sample_rate)
     return bool(fs.sfpreset_name(sfid, bank, preset))
@@ -637,7 +642,7 @@ def synthesize_song(
         fx = _draw_effects(streams[16 + part.index], part.group)
         sf2 = _choose_soundfont(sf2s, part, seed_list, sample_rate)
         y, patch = _render_part(part, fx, str(sf2), sample_rate, n)
-        patch = {**patch, "soundfont": sf2}
+        plugin = _plugin_name(sf2, patch["preset_name"])
         y, applied = _apply_eq(y, sample_rate, fx["eq"])
         loud = integrated_loudness(y, sample_rate)
         gain = (
@@ -645,14 +650,14 @@ def synthesize_song(
             if math.isfinite(loud)
             else 1.0
         )
-        rendered.append((part, fx, patch, applied, y * gain, gain, loud))
+        rendered.append((part, fx, patch, plugin, applied, y * gain, gain, loud))
 
     mix = np.zeros(n)
     for r in rendered:
-        mix += r[4]
+        mix += r[5]
     peak = max(
         [float(np.abs(mix).max(initial=0.0))]
-        + [float(np.abs(r[4]).max(initial=0.0)) for r in rendered]
+        + [float(np.abs(r[5]).max(initial=0.0)) for r in rendered]
     )
     overall_gain = 10.0 ** (TARGET_PEAK_DB / 20.0) / peak if peak > 0 else 1.0
 
@@ -661,7 +666,7 @@ def synthesize_song(
     meta_stems: dict[str, Any] = {}
     ints = []
     for sidx, ridx in enumerate(order):
-        part, fx, patch, applied, y, gain, loud = rendered[int(ridx)]
+        part, fx, patch, plugin, applied, y, gain, loud = rendered[int(ridx)]
         q = _to_int16(np.clip(y * overall_gain, -1.0, 32767 / 32768))
         ints.append(q)
         audio = (q.astype(np.float32) / np.float32(32768.0)).astype(np.float32)
@@ -677,12 +682,12 @@ def synthesize_song(
             if part.is_drum
             else pretty_midi.program_to_instrument_name(part.program),
             "midi_saved": True,
-            "plugin_name": _plugin_name(patch["soundfont"], patch["preset_name"]),
+            "plugin_name": plugin,
             "program_num": 128 if part.is_drum else int(part.program),
             "mixing_group": group_of(part.program, part.is_drum),
             "part": part.describe(),
             "render": {
-                **{k: v for k, v in patch.items() if k != "soundfont"},
+                **patch,
                 "level_db": round(float(part.gain_db), 4),
                 "stem_gain": float(gain * overall_gain),
                 **fx,
@@ -714,7 +719,7 @@ def synthesize_song(
             "seconds": float(seconds),
             "sample_rate": int(sample_rate),
             "subtype": SUBTYPE,
-            "soundfont": sf2s[0].name if len(sf2s) == 1 else [p.name for p in sf2s],
+            "soundfont": _one_or_list([p.name for p in sf2s]),
             "score": score.describe(),
         },
     }
@@ -951,7 +956,7 @@ def synthesize_corpus(
         "seed": int(seed),
         "seconds": float(seconds),
         "sample_rate": int(sample_rate),
-        "soundfont": str(sf2s[0]) if len(sf2s) == 1 else [str(p) for p in sf2s],
+        "soundfont": _one_or_list([str(p) for p in sf2s]),
     }
     info = read_corpus_info(out) if out.is_dir() else None
     if info is not None:
@@ -1002,7 +1007,7 @@ def synthesize_corpus(
         "format": "slakh2100",
         "instsim_version": __version__,
         **params,
-        "soundfont_name": sf2s[0].name if len(sf2s) == 1 else [p.name for p in sf2s],
+        "soundfont_name": _one_or_list([p.name for p in sf2s]),
         "subtype": SUBTYPE,
         "channels": 1,
         "target_peak_db": TARGET_PEAK_DB,

@@ -109,11 +109,7 @@ def load_checkpoint(
     """Restore modules, optimizer and the torch RNG in place; return the saved ``state`` dict."""
     from safetensors.torch import load_file
 
-    folder = Path(folder)
-    if not (folder / _TENSORS).is_file():
-        old = folder.with_name(folder.name + ".old")  # killed between the two renames
-        if (old / _TENSORS).is_file():
-            folder = old
+    folder = _saved(folder) or Path(folder)
     tensors = load_file(str(folder / _TENSORS))
     meta = json.loads((folder / _STATE).read_text(encoding="utf-8"))
     for prefix, mod in modules.items():
@@ -127,16 +123,20 @@ def load_checkpoint(
 
 def has_checkpoint(folder: str | os.PathLike) -> bool:
     """Whether ``folder`` (or its ``.old`` twin left by a kill mid-save) holds a checkpoint."""
-    folder = Path(folder)
-    return (folder / _TENSORS).is_file() or (
-        folder.with_name(folder.name + ".old") / _TENSORS
-    ).is_file()
+    return _saved(folder) is not None
 
 
 def checkpoint_epoch(folder: str | os.PathLike) -> int:
     """Epochs finished by the checkpoint in ``folder`` (0 when there is none)."""
+    f = _saved(folder)
+    return 0 if f is None else int(json.loads((f / _STATE).read_text("utf-8"))["state"]["epoch"])
+
+
+def _saved(folder: str | os.PathLike) -> Path | None:
+    """The folder holding the checkpoint: ``folder``, or its ``.old`` twin when a run was
+    killed between the two renames of :func:`save_checkpoint`; None when there is none."""
     folder = Path(folder)
     for f in (folder, folder.with_name(folder.name + ".old")):
         if (f / _TENSORS).is_file() and (f / _STATE).is_file():
-            return int(json.loads((f / _STATE).read_text(encoding="utf-8"))["state"]["epoch"])
-    return 0
+            return f
+    return None

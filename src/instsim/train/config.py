@@ -378,6 +378,7 @@ class TrainConfig:
         if s3.init_from is not None:
             from ..errors import ModelNotFoundError
             from ..hub import model_source
+            from ..model import missing_model_files
 
             if not s3.init_from.strip():
                 raise ConfigError("stage3.init_from", "must name a model, got an empty string")
@@ -386,11 +387,7 @@ class TrainConfig:
             except ModelNotFoundError as exc:
                 raise ConfigError("stage3.init_from", str(exc)) from None
             if kind != "hub":
-                missing = [
-                    n
-                    for n in ("config.json", "model.safetensors")
-                    if not (Path(where) / n).is_file()
-                ]
+                missing = missing_model_files(where)
                 if missing:
                     raise ConfigError(
                         "stage3.init_from",

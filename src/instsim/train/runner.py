@@ -152,8 +152,9 @@ def train(
                     f"added on resume must start after them, got {ph.epoch}",
                 )
     device = _device(cfg.device)
+    init_model = None  # loaded (and checked) before any work, used by stage 3
     if "stage3" in cfg.stages and cfg.stage3.init_from is not None:
-        load_init_model(cfg, cfg.stage3.init_from)  # a mismatch fails before any work
+        init_model = load_init_model(cfg, cfg.stage3.init_from)
     out.mkdir(parents=True, exist_ok=True)
 
     from ..data.cache import GroupCache
@@ -280,11 +281,9 @@ def train(
 
             final = CSN.from_pretrained(str(final_dir))
         elif s == "stage3":
-            init: str | Path | None = cfg.stage3.init_from
-            if init is None and (out / "stage2" / "model.safetensors").is_file():
-                init = out / "stage2"
-            record["stage3_init"] = None if init is None else str(init)
-            final = train_stage3(ctx, stage1, init)
+            stage2 = out / "stage2" if (out / "stage2" / "model.safetensors").is_file() else None
+            record["stage3_init"] = cfg.stage3.init_from or (stage2 and str(stage2))
+            final = train_stage3(ctx, stage1, init_model if init_model is not None else stage2)
         elif s == "baseline":
             train_baseline(ctx)
         record["seconds"][s] = round(record["seconds"].get(s, 0.0) + time.perf_counter() - t, 1)

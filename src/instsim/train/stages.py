@@ -31,7 +31,7 @@ from ..data.cache import GroupCache
 from ..data.pseudomix import TripletSampler, TripletSpec, render
 from ..errors import ConfigError
 from ..evaluate.knn import knn_accuracy
-from ..model import CSN, CSNConfig
+from ..model import CSN, CSNConfig, missing_model_files
 from .checkpoint import checkpoint_epoch
 from .config import LossSpec, TrackTripletConfig, TrainConfig
 from .data import (
@@ -102,7 +102,7 @@ def _embed_chunks(
 
 
 def _done(folder: Path) -> bool:
-    return (folder / "model.safetensors").is_file() and (folder / "config.json").is_file()
+    return not missing_model_files(folder)
 
 
 # ---- validation ----------------------------------------------------------------------------
@@ -427,11 +427,11 @@ def train_stage2(ctx: StageContext, stage1: dict[str, Path]) -> Path:
 
 
 # ---- stage 3 -----------------------------------------------------------------------------------
-def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: str | Path | None) -> CSN:
+def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: CSN | Path | None) -> CSN:
     """Masked-triplet training on pseudo-mixes (+ λ x auxiliary loss on the anchors).
 
-    ``init`` is the model stage 3 starts from (a folder, Hub repo id or ``"default"``;
-    None: a fresh network).
+    ``init`` is the model stage 3 starts from: a loaded CSN (``stage3.init_from``, see
+    :func:`load_init_model`), a model folder (``OUT/stage2``), or None for a fresh network.
     """
     s3 = ctx.cfg.stage3
     ctx.torch_seed(3)
@@ -562,8 +562,10 @@ def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: str | Path | 
     return model.eval()
 
 
-def _initial_csn(ctx: StageContext, init: str | Path | None) -> CSN:
-    """A fresh CSN of the run's config, or ``init``'s weights (see :func:`load_init_model`)."""
+def _initial_csn(ctx: StageContext, init: CSN | Path | None) -> CSN:
+    """A fresh CSN of the run's config, ``init`` itself, or ``init``'s weights."""
+    if isinstance(init, CSN):
+        return init
     return CSN(ctx.csn_config) if init is None else load_init_model(ctx.cfg, init)
 
 
