@@ -74,6 +74,8 @@ def test_table2_variants_are_config_switches() -> None:
         ({"stages": ["stage9"]}, "stages", "'stage1'"),
         ({"model": {"frontend": {"n_mels": -1}}}, "model.frontend.n_mels", "positive"),
         ({"device": "tpu"}, "device", "'cpu'"),
+        ({"stage3": {"valid_pseudo_mix": -1}}, "stage3.valid_pseudo_mix", ">= 0"),
+        ({"stage3": {"valid_pseudo_mix": 2.5}}, "stage3.valid_pseudo_mix", "int"),
     ],
 )
 def test_bad_values_name_the_field(data: dict, field: str, hint: str) -> None:

@@ -262,3 +262,45 @@ def test_phases_change_lr_and_aux_and_can_be_appended_on_resume(
     early["stage3"]["phases"] = [{"epoch": 3, "lr": 2e-4, "aux_weight": 0}]
     with pytest.raises(ConfigError, match=r"'stage3.phases'.*differs"):
         train(early, part, resume=True, progress=False, say=lambda s: None)
+
+
+@pytest.mark.slow
+def test_stage3_logs_pseudo_mix_validation_as_evaluate_computes_it(
+    trained: Path, tiny_corpus: Path, tmp_path: Path
+) -> None:
+    from instsim.data.cache import GroupCache
+    from instsim.evaluate.protocols import (
+        EmbeddingStore,
+        System,
+        draw_pseudo_mix_set,
+        pseudo_mix_accuracy,
+    )
+
+    cfg = _tiny(tiny_corpus)
+    cfg["stages"] = ["stage3"]
+    # the tiny corpus has 2 validation songs; its 8 training songs have tempo partners
+    cfg["dataset"]["valid_split"] = "train"
+    cfg["valid_pieces"] = 8
+    cfg["stage3"].update(init_from=str(trained), epochs=1, aux_weight=0, valid_pseudo_mix=3)
+    out = train(cfg, tmp_path / "pm", progress=False, say=lambda s: None)
+    recs = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    valid = [r for r in recs if r.get("event") == "epoch_end"][-1]["valid"]
+    logged = valid["pseudo_mix_accuracy"]
+    assert logged and set(logged) <= {"drums", "bass", "piano", "guitar", "others"}
+    assert all(2 <= n <= 3 for n in valid["pseudo_mix_pieces"].values())
+    # the figure is the evaluation protocol's for the published model on the same draw
+    run = json.loads((out / "training.json").read_text())
+    cache = GroupCache(run["cache"])
+    pieces = {t: cache.info(t) for t in run["dataset"]["valid_pieces"]}
+    system = System.csn("csn", Extractor.from_pretrained(out))
+    store = EmbeddingStore(cache)
+    for cond, acc in logged.items():
+        pm = draw_pseudo_mix_set(pieces, cond, n_pieces=3, seed=0, tempo_bin_bpm=35.0)
+        assert pm.n_segments == valid["pseudo_mix_segments"][cond]
+        assert pseudo_mix_accuracy(store, system, pm) == pytest.approx(acc, abs=0.01)
+    # off: only the music-ID figures
+    cfg["stage3"]["valid_pseudo_mix"] = 0
+    out = train(cfg, tmp_path / "off", progress=False, say=lambda s: None)
+    recs = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+    valid = [r for r in recs if r.get("event") == "epoch_end"][-1]["valid"]
+    assert "knn_accuracy" in valid and "pseudo_mix_accuracy" not in valid

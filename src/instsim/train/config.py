@@ -194,6 +194,11 @@ class Stage3Config:
     normalize : bool
         L2-normalise each sub-space before the masked distance (ours, the default: the
         margin then has a fixed scale); false: the paper's raw masked distance.
+    valid_pseudo_mix : int
+        Focus pieces per instrument of the per-epoch pseudo-mix validation (the
+        evaluation protocol on one fixed draw of the validation pieces, logged as
+        ``valid.pseudo_mix_accuracy``); 0 disables it. Pseudo-mixes need tempo
+        partners, so it wants ``valid_pieces`` of 20 or more.
     init_from : str or None
         Start from this trained CSN instead of ``OUT/stage2``: a model folder, a Hugging
         Face Hub repo id, or ``"default"`` (the bundled model). Its architecture and
@@ -216,6 +221,7 @@ class Stage3Config:
     augment_gain_db: float = 0.0
     phases: list[PhaseSpec] = field(default_factory=list)
     normalize: bool = True
+    valid_pseudo_mix: int = 10
     init_from: str | None = None
 
     def schedule(self, epoch: int) -> tuple[float, float]:
@@ -362,6 +368,7 @@ class TrainConfig:
             positive(f"{prefix}.n_pieces", sec.n_pieces, allow_zero=True)
         positive("stage3.aux_weight", s3.aux_weight, allow_zero=True)
         positive("stage3.augment_gain_db", s3.augment_gain_db, allow_zero=True)
+        positive("stage3.valid_pseudo_mix", s3.valid_pseudo_mix, allow_zero=True)
         lowest = 1
         for i, ph in enumerate(s3.phases):
             where = f"stage3.phases[{i}]"

@@ -145,6 +145,69 @@ def _make_validator(
     return validate
 
 
+def _make_pseudo_mix_validator(
+    ctx: StageContext, model: CSN
+) -> Callable[[], dict[str, Any]] | None:
+    """Pseudo-mix sub-space accuracy [%] on the validation pieces: the evaluation protocol
+    (:mod:`instsim.evaluate.protocols`, 10 s segments, 4 partners) on one fixed draw.
+
+    Unlike music-ID on synthetic songs, which saturates near 100 %, it tells whether each
+    sub-space follows its instrument, so it can guide when to stop or change the schedule.
+    """
+    from ..evaluate.protocols import (
+        EmbeddingStore,
+        System,
+        draw_pseudo_mix_set,
+        pseudo_mix_accuracy,
+    )
+    from ..extractor import Extractor
+
+    s3 = ctx.cfg.stage3
+    ids = ctx.valid_ids[: ctx.cfg.valid_pieces]
+    if s3.valid_pseudo_mix == 0 or len(ids) < 3:
+        return None
+    pieces = {t: ctx.cache.info(t) for t in ids}
+    sets = [
+        draw_pseudo_mix_set(
+            pieces,
+            c,
+            n_pieces=s3.valid_pseudo_mix,
+            seed=ctx.cfg.seed,
+            groups=ctx.cache.groups,
+            tempo_bin_bpm=s3.tempo_bin_bpm,
+        )
+        for c in model.config.instruments
+        if c in ctx.cache.groups
+    ]
+    sets = [pm for pm in sets if pm.n_pieces >= 2]
+    if not sets:
+        ctx.say(
+            f"stage3: no pseudo-mix validation: fewer than 2 of the {len(ids)} validation pieces "
+            "have tempo partners; raise valid_pieces or stage3.tempo_bin_bpm"
+        )
+        return None
+    system = System.csn("csn", Extractor(model, "stage3 (training)", device=ctx.device))
+
+    def validate() -> dict[str, Any]:
+        store = EmbeddingStore(ctx.cache, batch_size=16)
+        acc = {pm.condition: pseudo_mix_accuracy(store, system, pm) for pm in sets}
+        return {
+            "pseudo_mix_accuracy": {c: round(a, 2) for c, a in acc.items() if a is not None},
+            "pseudo_mix_pieces": {pm.condition: pm.n_pieces for pm in sets},
+            "pseudo_mix_segments": {pm.condition: pm.n_segments for pm in sets},
+        }
+
+    return validate
+
+
+def _both(*validators: Callable[[], dict[str, Any]] | None) -> Callable[[], dict[str, Any]] | None:
+    """One validator returning the union of the records of those given (``None`` when none)."""
+    used = [v for v in validators if v is not None]
+    if not used:
+        return None
+    return lambda: {k: v for f in used for k, v in f().items()}
+
+
 # ---- stage 1 and baseline: track-based triplets on a fixed table -----------------------------
 def _track_triplet_stage(
     ctx: StageContext,
@@ -553,7 +616,7 @@ def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: CSN | Path | 
         ckpt_dir,
         ctx.log,
         step,
-        _make_validator(ctx, model, None),
+        _both(_make_validator(ctx, model, None), _make_pseudo_mix_validator(ctx, model)),
         extra_rngs={"sampler": sampler.rng},
         progress=ctx.progress,
         on_epoch_end=publish,
