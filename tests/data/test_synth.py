@@ -436,3 +436,229 @@ def test_import_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
     )
     assert out.stdout.strip() == ""
+
+
+# --- drum-kit-only SoundFonts (Debian's avldrums.lv2-soundfont: one kit at bank 0 preset 0)
+
+AVLDRUMS = (
+    "/usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2",
+    "/usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2",
+)
+AVL_NAMES = {
+    "Black_Pearl_4_LV2.sf2": "Black_Pearl_4pc",
+    "Red_Zeppelin_4_LV2.sf2": "Red_Zeppelin_4pc",
+}
+needs_avldrums = pytest.mark.skipif(
+    not all(Path(p).is_file() for p in AVLDRUMS), reason="avldrums.lv2-soundfont not installed"
+)
+
+
+def _fluidsynth_version() -> str:
+    import ctypes
+
+    import fluidsynth
+
+    fn = fluidsynth._fl.fluid_version_str
+    fn.restype = ctypes.c_char_p
+    return fn().decode()
+
+
+def _song_digest(song: S.Song) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in sorted(song.stems):
+        h.update(name.encode())
+        h.update(song.stems[name].metadata["plugin_name"].encode())
+        h.update(S._pcm16(song.stems[name].audio).tobytes())
+    h.update(S._pcm16(song.mix).tobytes())
+    return h.hexdigest()
+
+
+@pytest.mark.skipif(not Path(TIMGM).is_file(), reason="timgm6mb-soundfont not installed")
+def test_output_without_kit_soundfonts_is_pinned() -> None:
+    """Songs without kit SoundFonts, bit for bit as the generator wrote them before kits existed.
+
+    The digests were taken with FluidSynth 2.3.1 (Debian 12) before ``kit_soundfonts``
+    was added; another FluidSynth may round differently, so the digests are only compared
+    there. Update them only for an intended change of the corpus.
+    """
+    fonts = [S.DEFAULT_SOUNDFONT, TIMGM]
+    cases = [
+        ((3, 0), None, "97f7ea840d3521ec2a1395a64c731d32bd64ea9a7aaba1d8a8570425fcd57209"),
+        ((3, 1), fonts, "0703f1e2330b078f6dbc31a6e9657ca60abaf859550d6b43c2cb7cf3f034fb2a"),
+    ]
+    for seed, sf2, _ in cases:  # no kit SoundFont, an empty list and None: the same song
+        song = S.synthesize_song(seed, 3.0, sf2, SR, kit_soundfonts=[])
+        assert "kit_soundfont" not in song.metadata["instsim"]
+        assert _song_digest(song) == _song_digest(S.synthesize_song(seed, 3.0, sf2, SR))
+    if _fluidsynth_version() != "2.3.1":
+        pytest.skip(f"digests recorded with FluidSynth 2.3.1, not {_fluidsynth_version()}")
+    for seed, sf2, digest in cases:
+        assert _song_digest(S.synthesize_song(seed, 3.0, sf2, SR)) == digest, (seed, sf2)
+
+
+@needs_avldrums
+def test_kit_soundfonts_render_some_drum_parts() -> None:
+    drum_fonts = set()
+    for k in range(4):
+        song = S.synthesize_song((3, k), 4.0, None, SR, kit_soundfonts=AVLDRUMS)
+        plain = S.synthesize_song((3, k), 4.0, None, SR)
+        assert song.metadata["instsim"]["soundfont"] == "FluidR3_GM.sf2"
+        assert song.metadata["instsim"]["kit_soundfont"] == list(AVL_NAMES)
+        # the same music: only the drum timbre may change
+        assert [m["program_num"] for m in song.metadata["stems"].values()] == [
+            m["program_num"] for m in plain.metadata["stems"].values()
+        ]
+        for name, stem in song.stems.items():
+            meta, render = stem.metadata, stem.metadata["render"]
+            font, preset = meta["plugin_name"].split(":", 1)
+            if not meta["is_drum"]:
+                assert font == "FluidR3_GM.sf2"  # never a kit SoundFont
+                continue
+            drum_fonts.add(font)
+            assert meta["program_num"] == 128 and meta["inst_class"] == "Drums"
+            if font == "FluidR3_GM.sf2":
+                assert render["bank"] == 128 and "kit_note_map" not in render
+                assert np.array_equal(stem.audio, plain.stems[name].audio)
+                continue
+            assert preset == AVL_NAMES[font] and (render["bank"], render["preset"]) == (0, 0)
+            assert render["kit_note_map"] == {35: 36}
+            # FluidSynth really played the bank-0 kit on the drum channel: not silent ...
+            assert np.abs(stem.audio).max() > 0.1 and math.isfinite(meta["integrated_loudness"])
+            # ... and not FluidR3's kit
+            other = plain.stems[name].audio
+            assert abs(np.corrcoef(stem.audio, other)[0, 1]) < 0.5
+    assert drum_fonts == {"FluidR3_GM.sf2", *AVL_NAMES}  # the draw uses all three
+    # determinism: the same seed gives the same song
+    a = S.synthesize_song((3, 1), 4.0, None, SR, kit_soundfonts=AVLDRUMS)
+    b = S.synthesize_song((3, 1), 4.0, None, SR, kit_soundfonts=list(AVLDRUMS))
+    assert _song_digest(a) == _song_digest(b)
+    assert a.metadata == b.metadata
+
+
+@needs_avldrums
+def test_kit_soundfonts_in_the_corpus(corpus: S.CorpusSummary, tmp_path: Path) -> None:
+    out = tmp_path / "kits"
+    kw = {"seconds": 4.0, "seed": 3, "sample_rate": SR, "split_fractions": (1, 0, 0)}
+    S.synthesize_corpus(out, 3, kit_soundfonts=AVLDRUMS, **kw)
+    info = json.loads((out / "corpus.json").read_text())
+    assert info["kit_soundfont"] == [str(Path(p).resolve()) for p in AVLDRUMS]
+    assert info["kit_soundfont_name"] == list(AVL_NAMES)
+    plugins = []
+    for k, track in enumerate(_tracks(out)):
+        meta = yaml.safe_load((track / "metadata.yaml").read_text())
+        assert meta["instsim"]["kit_soundfont"] == list(AVL_NAMES)
+        plugins += [s["plugin_name"] for s in meta["stems"].values() if s["is_drum"]]
+        # the files hold exactly the in-memory song
+        song = S.synthesize_song((3, k), 4.0, None, SR, kit_soundfonts=AVLDRUMS)
+        for name, stem in song.stems.items():
+            on_disk, _ = sf.read(track / "stems" / f"{name}.flac", dtype="float32")
+            assert np.array_equal(on_disk, stem.audio), (track.name, name)
+    assert "Black_Pearl_4_LV2.sf2:Black_Pearl_4pc" in plugins
+    # resuming needs the same kit SoundFonts; others (or none) make another corpus
+    again = S.synthesize_corpus(out, 3, kit_soundfonts=AVLDRUMS, **kw)
+    assert again.n_skipped == 3
+    with pytest.raises(DatasetError, match="kit_soundfont="):
+        S.synthesize_corpus(out, 3, kit_soundfonts=AVLDRUMS[:1], **kw)
+    with pytest.raises(DatasetError, match="kit_soundfont="):
+        S.synthesize_corpus(out, 3, **kw)
+    with pytest.raises(DatasetError, match="kit_soundfont=None"):  # a corpus made without kits
+        S.synthesize_corpus(
+            corpus.out_dir,
+            N_SONGS,
+            seconds=SECONDS,
+            seed=3,
+            sample_rate=SR,
+            kit_soundfonts=AVLDRUMS,
+        )
+    assert "kit_soundfont" not in json.loads((corpus.out_dir / "corpus.json").read_text())
+
+
+@needs_avldrums
+def test_a_kit_soundfont_plays_on_the_drum_channel() -> None:
+    """Its bank-0 kit sounds on channel 9, kick 35 included (played as 36)."""
+    n = SR
+    fx = S._draw_effects(np.random.default_rng(0), "drums")
+    fx["reverb"]["level"], fx["chorus"]["level"] = 0.0, 0.0
+    for key in (35, 36, 38, 42):
+        part = C.Part("drums", "drums", "groove", 0, True, [(0.1, 0.3, key, 100)], index=0)
+        y, patch = S._render_part(part, fx, AVLDRUMS[0], SR, n, kit=True)
+        assert patch == {
+            "bank": 0,
+            "preset": 0,
+            "preset_name": "Black_Pearl_4pc",
+            "kit_note_map": {35: 36},
+        }
+        assert np.abs(y[: round(0.1 * SR)]).max() == 0.0  # nothing before the note
+        assert np.abs(y).max() > 0.01, key
+        ref, ref_patch = S._render_part(part, fx, S.DEFAULT_SOUNDFONT, SR, n)
+        assert ref_patch["bank"] == 128 and "kit_note_map" not in ref_patch
+        assert abs(np.corrcoef(y, ref)[0, 1]) < 0.5, key  # not FluidR3's kit
+
+
+def _empty_sf2() -> bytes:
+    """A well-formed SoundFont 2 file without any preset (terminal records only)."""
+    import struct
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return tag + struct.pack("<I", len(data)) + data
+
+    def rec(name: bytes, size: int) -> bytes:
+        return name.ljust(20, b"\0") + b"\0" * (size - 20)
+
+    info = chunk(b"LIST", b"INFO" + chunk(b"ifil", struct.pack("<HH", 2, 1))
+                 + chunk(b"isng", b"EMU8000\0") + chunk(b"INAM", b"empty\0\0\0"))  # fmt: skip
+    sdta = chunk(b"LIST", b"sdta" + chunk(b"smpl", b"\0" * 92))
+    pdta = chunk(b"LIST", b"pdta" + b"".join([
+        chunk(b"phdr", rec(b"EOP", 38)), chunk(b"pbag", b"\0" * 4), chunk(b"pmod", b"\0" * 10),
+        chunk(b"pgen", b"\0" * 4), chunk(b"inst", rec(b"EOI", 22)), chunk(b"ibag", b"\0" * 4),
+        chunk(b"imod", b"\0" * 10), chunk(b"igen", b"\0" * 4), chunk(b"shdr", rec(b"EOS", 46)),
+    ]))  # fmt: skip
+    return chunk(b"RIFF", b"sfbk" + info + sdta + pdta)
+
+
+@needs_avldrums
+def test_bad_kit_soundfonts_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"'kit_soundfont'.*missing\.sf2.*does not exist"):
+        S.synthesize_song(0, 1.0, None, SR, kit_soundfonts=[tmp_path / "missing.sf2"])
+    fake = tmp_path / "fake.sf2"
+    fake.write_bytes(b"RIFF\0\0\0\0WAVEfmt ")
+    with pytest.raises(ConfigError, match="fake.sf2.*not a SoundFont 2"):
+        S.check_kit_soundfonts(fake)
+    empty = tmp_path / "empty.sf2"
+    empty.write_bytes(_empty_sf2())
+    with pytest.raises(ConfigError, match="empty.sf2.*holds no preset"):
+        S.check_kit_soundfonts([AVLDRUMS[0], empty], SR)
+    with pytest.raises(ConfigError, match="listed twice"):
+        S.check_kit_soundfonts([AVLDRUMS[0], AVLDRUMS[0]])
+    with pytest.raises(ConfigError, match="both as SoundFont and as kit SoundFont"):
+        S.synthesize_song(0, 1.0, None, SR, kit_soundfonts=[S.DEFAULT_SOUNDFONT])
+    assert S.check_kit_soundfonts(None) == [] and S.check_kit_soundfonts([]) == []
+    assert S.check_kit_soundfonts(AVLDRUMS[1], SR) == [Path(AVLDRUMS[1]).resolve()]
+    with pytest.raises(ConfigError, match="kit_soundfont"):
+        S.synthesize_corpus(tmp_path / "x", 1, kit_soundfonts=[empty])
+    assert not (tmp_path / "x").exists()
+
+
+@needs_avldrums
+def test_cli_kit_soundfont(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from instsim.cli import main
+
+    out = tmp_path / "cli"
+    args = ["synth", "--out", str(out), "--songs", "2", "--seconds", "4", "--sr", str(SR)]
+    kits = [a for p in AVLDRUMS for a in ("--kit-soundfont", p)]
+    res = CliRunner().invoke(main, [*args, "--workers", "1", "--seed", "3", *kits])
+    assert res.exit_code == 0, res.output
+    info = json.loads((out / "corpus.json").read_text())
+    assert info["kit_soundfont_name"] == list(AVL_NAMES)
+    meta = yaml.safe_load((out / "train" / "Track00002" / "metadata.yaml").read_text())
+    drums = [s for s in meta["stems"].values() if s["is_drum"]]
+    assert [s["plugin_name"] for s in drums] == ["Black_Pearl_4_LV2.sf2:Black_Pearl_4pc"]
+
+    bad = ["--kit-soundfont", str(tmp_path / "nope.sf2")]
+    res = CliRunner().invoke(main, [*args[:2], str(tmp_path / "bad"), *args[3:], *bad])
+    assert res.exit_code == 2 and "nope.sf2" in res.output and "Traceback" not in res.output
+    assert "kit_soundfont" in res.output

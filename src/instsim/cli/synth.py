@@ -52,6 +52,15 @@ def _fractions(ctx: click.Context, param: click.Parameter, value: str) -> tuple[
     "song with one of several (drawn from the song's seed among those holding its preset).",
 )
 @click.option(
+    "--kit-soundfont",
+    "kit_soundfonts",
+    multiple=True,
+    metavar="PATH",
+    help="Drum-kit-only SoundFont 2 file (its first preset is the kit, e.g. avldrums' "
+    "bank-0 kits); repeatable. Drum parts draw among these and the --soundfont files "
+    "holding their kit; other parts never use them.",
+)
+@click.option(
     "--sr",
     "sample_rate",
     default=44100,
@@ -92,6 +101,7 @@ def synth(
     seconds: float,
     seed: int,
     soundfonts: tuple[str, ...],
+    kit_soundfonts: tuple[str, ...],
     sample_rate: int,
     workers: int,
     split_fractions: tuple[float, float, float],
@@ -111,7 +121,8 @@ def synth(
     FOLDER RULES:
       empty or missing folder     created and filled
       corpus with the same seed,  extended/resumed: finished tracks are kept,
-      seconds, sr and soundfont   missing ones rendered
+      seconds, sr, soundfont and  missing ones rendered
+      kit soundfont
       anything else               refused (exit 2) unless --overwrite, which
                                   re-renders the requested tracks (replacing
                                   only those track folders)
@@ -122,9 +133,12 @@ def synth(
     \b
     Examples:
       instsim synth --out data/synth --songs 600 --seconds 60 --seed 0
-      instsim synth --out data/synth-mixed --songs 600 --seed 0 \
-          --soundfont /usr/share/sounds/sf2/FluidR3_GM.sf2 \
+      instsim synth --out data/synth-mixed --songs 600 --seed 0 \\
+          --soundfont /usr/share/sounds/sf2/FluidR3_GM.sf2 \\
           --soundfont /usr/share/sounds/sf2/sf_GMbank.sf2
+      instsim synth --out data/synth-kits --songs 600 --seed 0 \\
+          --kit-soundfont /usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2 \\
+          --kit-soundfont /usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2
     """
     from tqdm import tqdm
 
@@ -140,6 +154,7 @@ def synth(
             seconds=seconds,
             seed=seed,
             soundfont=list(soundfonts),
+            kit_soundfonts=list(kit_soundfonts),
             sample_rate=sample_rate,
             split_fractions=split_fractions,
             workers=workers,

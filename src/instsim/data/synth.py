@@ -60,6 +60,7 @@ __all__ = [
     "Song",
     "Stem",
     "TrackSummary",
+    "check_kit_soundfonts",
     "check_soundfont",
     "check_soundfonts",
     "integrated_loudness",
@@ -82,6 +83,9 @@ CORPUS_FILE = "corpus.json"
 GENERATOR = "instsim.data.synth"
 
 _BLOCK = 64  # FluidSynth renders in blocks of 64 samples
+# Drum notes a kit SoundFont plays as another: Acoustic Bass Drum (35) as Bass Drum 1 (36),
+# as single-kit SoundFonts such as avldrums sound General MIDI keys 36-61 only.
+_KIT_NOTES = {35: 36}
 
 
 # ---------------------------------------------------------------------------
@@ -106,17 +110,22 @@ def check_soundfont(path: str | os.PathLike[str] | None) -> Path:
     ConfigError
         The file is missing, unreadable or not a SoundFont 2 (``RIFF....sfbk``) file.
     """
-    p = Path(DEFAULT_SOUNDFONT if path is None else path).expanduser()
+    hint = " (install Debian's fluid-soundfont-gm or pass a .sf2 path)" if path is None else ""
+    return _check_sf2(DEFAULT_SOUNDFONT if path is None else path, "soundfont", hint)
+
+
+def _check_sf2(path: str | os.PathLike[str], field: str, hint: str = "") -> Path:
+    """The file checks of :func:`check_soundfont`, reported under the config field ``field``."""
+    p = Path(path).expanduser()
     if not p.is_file():
-        hint = " (install Debian's fluid-soundfont-gm or pass a .sf2 path)" if path is None else ""
-        raise ConfigError("soundfont", f"{str(p)!r} does not exist or is not a file{hint}")
+        raise ConfigError(field, f"{str(p)!r} does not exist or is not a file{hint}")
     try:
         with open(p, "rb") as fh:
             head = fh.read(12)
     except OSError as exc:
-        raise ConfigError("soundfont", f"cannot read {str(p)!r}: {exc.strerror or exc}") from None
+        raise ConfigError(field, f"cannot read {str(p)!r}: {exc.strerror or exc}") from None
     if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"sfbk":
-        raise ConfigError("soundfont", f"{str(p)!r} is not a SoundFont 2 (.sf2) file")
+        raise ConfigError(field, f"{str(p)!r} is not a SoundFont 2 (.sf2) file")
     return p.resolve()
 
 
@@ -131,6 +140,55 @@ def check_soundfonts(
         raise ConfigError("soundfont", "an empty list of SoundFonts; give at least one")
     if len(set(out)) != len(out):
         raise ConfigError("soundfont", f"a SoundFont is listed twice: {[str(p) for p in out]}")
+    return out
+
+
+def check_kit_soundfonts(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
+    sample_rate: int = 44100,
+) -> list[Path]:
+    """Resolve and check drum-kit-only SoundFonts (``kit_soundfonts=``, ``--kit-soundfont``).
+
+    Each file gets the checks of :func:`check_soundfont`, is loaded by FluidSynth
+    and must hold at least one preset: its first one (lowest bank, then preset
+    number) is the kit drum parts are rendered with.
+
+    Parameters
+    ----------
+    paths : path, sequence of paths, or None
+        ``None`` or an empty sequence means no kit SoundFont.
+    sample_rate : int [Hz]
+        Rate of the (cached, per-process) synthesizer that loads them.
+
+    Returns
+    -------
+    list of Path
+        The absolute paths, in the given order (empty for none).
+
+    Raises
+    ------
+    ConfigError
+        A file is missing, unreadable, not a SoundFont 2 file, not loadable by
+        FluidSynth, holds no preset, or is listed twice (field ``kit_soundfont``).
+    """
+    if paths is None:
+        return []
+    items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    out = [_check_sf2(p, "kit_soundfont") for p in items]
+    if len(set(out)) != len(out):
+        raise ConfigError(
+            "kit_soundfont", f"a kit SoundFont is listed twice: {[str(p) for p in out]}"
+        )
+    for p in out:
+        try:
+            first = _kit_preset(str(p), sample_rate)
+        except ConfigError:
+            raise ConfigError("kit_soundfont", f"FluidSynth could not load {str(p)!r}") from None
+        if first is None:
+            raise ConfigError(
+                "kit_soundfont",
+                f"{str(p)!r} holds no preset; a kit SoundFont must hold a drum kit",
+            )
     return out
 
 
@@ -379,6 +437,50 @@ def _anchor(soundfont: str, sample_rate: int) -> tuple[Any, int]:
     return fs, sfid
 
 
+@cache
+def _sfont_api() -> dict[str, Any]:
+    """FluidSynth's preset iteration (not wrapped by pyfluidsynth), via ctypes."""
+    import fluidsynth
+
+    vp, ci = ctypes.c_void_p, ctypes.c_int
+    api = {}
+    for name, argtypes, restype in (
+        ("fluid_synth_get_sfont_by_id", [vp, ci], vp),
+        ("fluid_sfont_iteration_start", [vp], None),
+        ("fluid_sfont_iteration_next", [vp], vp),
+        ("fluid_preset_get_banknum", [vp], ci),
+        ("fluid_preset_get_num", [vp], ci),
+        ("fluid_preset_get_name", [vp], ctypes.c_char_p),
+    ):
+        fn = getattr(fluidsynth._fl, name)
+        fn.argtypes, fn.restype = argtypes, restype
+        api[name] = fn
+    return api
+
+
+@cache
+def _kit_preset(soundfont: str, sample_rate: int) -> tuple[int, int, str] | None:
+    """The first preset (lowest bank, then number) of a SoundFont as ``(bank, preset, name)``,
+    or ``None`` when it holds none: the kit a kit SoundFont renders drum parts with."""
+    fs, sfid = _anchor(soundfont, sample_rate)
+    api = _sfont_api()
+    sfont = api["fluid_synth_get_sfont_by_id"](fs.synth, sfid)
+    if not sfont:  # pragma: no cover - the anchor just loaded it
+        return None
+    api["fluid_sfont_iteration_start"](sfont)
+    found = []
+    while preset := api["fluid_sfont_iteration_next"](sfont):
+        name = api["fluid_preset_get_name"](preset) or b""
+        found.append(
+            (
+                int(api["fluid_preset_get_banknum"](preset)),
+                int(api["fluid_preset_get_num"](preset)),
+                name.decode("utf-8", "replace"),
+            )
+        )
+    return min(found) if found else None
+
+
 def _one_or_list(values: list[str]) -> str | list[str]:
     """One SoundFont is recorded as a string (as before several were possible), more as a list."""
     return values[0] if len(values) == 1 else values
@@ -390,27 +492,46 @@ def _has_preset(soundfont: str, sample_rate: int, bank: int, preset: int) -> boo
 
 
 def _choose_soundfont(
-    soundfonts: Sequence[Path], part: _compose.Part, seed_list: list[int], sample_rate: int
-) -> Path:
-    """The SoundFont one part is rendered with: with several, a seeded uniform choice among
-    those holding the part's exact preset (drum kits in bank 128); with one, that one."""
-    if len(soundfonts) == 1:
-        return soundfonts[0]
+    soundfonts: Sequence[Path],
+    part: _compose.Part,
+    seed_list: list[int],
+    sample_rate: int,
+    kits: Sequence[Path] = (),
+) -> tuple[Path, bool]:
+    """The SoundFont one part is rendered with, and whether it is a kit SoundFont.
+
+    With several SoundFonts, a seeded uniform choice among those holding the part's
+    exact preset (drum kits in bank 128); with one, that one. A drum part with kit
+    SoundFonts draws (the same way) among those main SoundFonts plus every kit
+    SoundFont. Without kit SoundFonts the choice is what it always was.
+    """
+    kits = list(kits) if part.is_drum else []
+    if len(soundfonts) == 1 and not kits:
+        return soundfonts[0], False
     bank = 128 if part.is_drum else 0
     fits = [sf for sf in soundfonts if _has_preset(str(sf), sample_rate, bank, part.program)]
-    fits = fits or list(soundfonts[:1])
+    if not kits:
+        fits = fits or list(soundfonts[:1])
+    choices = [(sf, False) for sf in fits] + [(sf, True) for sf in kits]
     rng = np.random.default_rng([*seed_list, 0x50F7, part.index])
-    return fits[int(rng.integers(len(fits)))]
+    return choices[int(rng.integers(len(choices)))]
 
 
 def _render_part(
-    part: _compose.Part, fx: dict[str, Any], soundfont: str, sr: int, n: int
+    part: _compose.Part, fx: dict[str, Any], soundfont: str, sr: int, n: int, kit: bool = False
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Render one part alone into a mono float64 signal of exactly ``n`` samples.
 
     A fresh synthesizer per stem (cheap: the sample data stays cached by the
     per-process anchor synth) makes every stem independent of what the process
     rendered before, which keeps the corpus bit-identical across worker counts.
+
+    ``kit=True`` (a drum part, ``soundfont`` a kit SoundFont) plays the SoundFont's
+    first preset on the drum channel. It is selected by SoundFont id, bank and
+    number (``fluid_synth_program_select``), which FluidSynth honours on the drum
+    channel whatever the bank; a bank select + program change there would look in
+    bank 128 only, find nothing in a bank-0 kit, and render silence. Its notes go
+    through :data:`_KIT_NOTES` (recorded as ``kit_note_map``).
     """
     import fluidsynth
 
@@ -432,16 +553,24 @@ def _render_part(
     try:
         sfid = fs.sfload(soundfont)
         chan = 9 if part.is_drum else 0
-        bank = 128 if part.is_drum else 0
-        preset = part.program
-        if fs.program_select(chan, sfid, bank, preset) != 0:
-            preset = 0
-            fs.program_select(chan, sfid, bank, preset)
-        name = fs.sfpreset_name(sfid, bank, preset) or ""
+        if kit:
+            first = _kit_preset(soundfont, sr)
+            if first is None or fs.program_select(chan, sfid, first[0], first[1]) != 0:
+                raise ConfigError("kit_soundfont", f"FluidSynth cannot play a kit of {soundfont!r}")
+            bank, preset, name = first
+        else:
+            bank = 128 if part.is_drum else 0
+            preset = part.program
+            if fs.program_select(chan, sfid, bank, preset) != 0:
+                preset = 0
+                fs.program_select(chan, sfid, bank, preset)
+            name = fs.sfpreset_name(sfid, bank, preset) or ""
         fs.cc(chan, 91, int(fx["reverb_send"]))
         fs.cc(chan, 93, int(fx["chorus_send"]))
+        note_map = _KIT_NOTES if kit else {}
         events = []
         for start, end, pitch, vel in part.notes:
+            pitch = note_map.get(pitch, pitch)
             events.append((round(start * sr), 1, pitch, vel))
             events.append((round(end * sr), 0, pitch, 0))
         events.sort()
@@ -463,7 +592,10 @@ def _render_part(
     finally:
         fs.delete()
     y = (left[:n].astype(np.float64) + right[:n]) * 0.5
-    return y, {"bank": bank, "preset": int(preset), "preset_name": name}
+    patch = {"bank": bank, "preset": int(preset), "preset_name": name}
+    if kit:
+        patch["kit_note_map"] = dict(note_map)
+    return y, patch
 
 
 # ---------------------------------------------------------------------------
@@ -593,6 +725,23 @@ def _seed_list(song_seed: int | Sequence[int]) -> list[int]:
     return [int(v) for v in items]
 
 
+def _check_kits(
+    kit_soundfonts: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
+    sf2s: Sequence[Path],
+    sample_rate: int,
+) -> list[Path]:
+    """:func:`check_kit_soundfonts`, and none of them also a main SoundFont."""
+    kits = check_kit_soundfonts(kit_soundfonts, sample_rate)
+    both = [str(p) for p in kits if p in sf2s]
+    if both:
+        raise ConfigError(
+            "kit_soundfont",
+            f"{both} listed both as SoundFont and as kit SoundFont; a kit SoundFont holds "
+            "drum kits only (its first preset is played on the drum channel)",
+        )
+    return kits
+
+
 def _plugin_name(soundfont: Path, preset_name: str) -> str:
     return f"{soundfont.name}:{preset_name}" if preset_name else soundfont.name
 
@@ -602,6 +751,8 @@ def synthesize_song(
     seconds: float,
     soundfont: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
     sample_rate: int = 44100,
+    *,
+    kit_soundfonts: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
 ) -> Song:
     """Compose, render, produce and mix one song, in memory.
 
@@ -616,6 +767,14 @@ def synthesize_song(
         part is rendered with one of those that hold its preset, drawn from the song's seed
         (more timbres per corpus); the stem's ``plugin_name`` records which.
     sample_rate : int in [8000, 96000] [Hz]
+    kit_soundfonts : path, sequence of paths, or None
+        Drum-kit-only SoundFont 2 files (:func:`check_kit_soundfonts`), e.g. Debian's
+        ``avldrums.lv2-soundfont`` kits, whose kit is a bank-0 preset. A drum part draws
+        its SoundFont uniformly among the ``soundfont`` files holding its kit (bank 128)
+        plus every kit SoundFont; a kit SoundFont plays its first preset on the drum
+        channel (General MIDI drum notes, with the acoustic bass drum 35 played as 36:
+        ``render.kit_note_map``). Other parts never use them. ``None`` (the default)
+        or an empty list renders exactly as without the parameter.
 
     Returns
     -------
@@ -624,7 +783,7 @@ def synthesize_song(
     Raises
     ------
     ConfigError
-        Bad ``seconds``, ``sample_rate`` or soundfont.
+        Bad ``seconds``, ``sample_rate``, soundfont or kit soundfont.
     """
     import pretty_midi
 
@@ -632,6 +791,7 @@ def synthesize_song(
 
     _check_song(seconds, sample_rate)
     sf2s = check_soundfonts(soundfont)
+    kits = _check_kits(kit_soundfonts, sf2s, sample_rate)
     seed_list = _seed_list(song_seed)
     score = _compose.compose(seed_list, float(seconds))
     streams = _compose.song_streams(seed_list)
@@ -640,8 +800,8 @@ def synthesize_song(
     rendered = []
     for part in score.parts:
         fx = _draw_effects(streams[16 + part.index], part.group)
-        sf2 = _choose_soundfont(sf2s, part, seed_list, sample_rate)
-        y, patch = _render_part(part, fx, str(sf2), sample_rate, n)
+        sf2, kit = _choose_soundfont(sf2s, part, seed_list, sample_rate, kits)
+        y, patch = _render_part(part, fx, str(sf2), sample_rate, n, kit)
         plugin = _plugin_name(sf2, patch["preset_name"])
         y, applied = _apply_eq(y, sample_rate, fx["eq"])
         loud = integrated_loudness(y, sample_rate)
@@ -723,6 +883,8 @@ def synthesize_song(
             "score": score.describe(),
         },
     }
+    if kits:
+        metadata["instsim"]["kit_soundfont"] = [p.name for p in kits]
     return Song(stems, mix_audio, int(sample_rate), float(seconds), metadata, score)
 
 
@@ -839,19 +1001,19 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-_SAME = ("seed", "seconds", "sample_rate", "soundfont")
+_SAME = ("seed", "seconds", "sample_rate", "soundfont", "kit_soundfont")
 
 
 def _render_track(job: tuple[Any, ...]) -> TrackSummary:
     """Worker: compose, render and write one track (atomic: a temporary folder renamed at the end)."""
-    out_dir, index, split, seed, seconds, soundfont, sample_rate = job
+    out_dir, index, split, seed, seconds, soundfont, sample_rate, kits = job
     t0 = time.perf_counter()
     tid = track_id(index)
     final = Path(out_dir) / split / tid
     tmp = final.with_name(f".{tid}.partial")
     if tmp.exists():
         shutil.rmtree(tmp)
-    song = synthesize_song((seed, index), seconds, soundfont, sample_rate)
+    song = synthesize_song((seed, index), seconds, soundfont, sample_rate, kit_soundfonts=kits)
     song.write(tmp)
     if final.exists():
         shutil.rmtree(final)
@@ -892,6 +1054,7 @@ def synthesize_corpus(
     start_index: int = 0,
     *,
     overwrite: bool = False,
+    kit_soundfonts: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
 ) -> CorpusSummary:
     """Write a synthetic multitrack corpus in Slakh2100's layout.
 
@@ -901,11 +1064,11 @@ def synthesize_corpus(
 
     Folder rules: an empty or missing ``out_dir`` is created. A folder that
     already holds a corpus (``corpus.json``) made with the same ``seed``,
-    ``seconds``, ``sample_rate`` and soundfont(s) is *extended or resumed*: complete
-    tracks are kept, missing ones rendered, ``corpus.json`` updated. Any other
-    non-empty folder is refused unless ``overwrite=True``, which re-renders every
-    requested track (replacing those track folders only; nothing else is deleted)
-    and restarts ``corpus.json`` when the parameters differ.
+    ``seconds``, ``sample_rate``, soundfont(s) and kit soundfont(s) is *extended
+    or resumed*: complete tracks are kept, missing ones rendered, ``corpus.json``
+    updated. Any other non-empty folder is refused unless ``overwrite=True``,
+    which re-renders every requested track (replacing those track folders only;
+    nothing else is deleted) and restarts ``corpus.json`` when the parameters differ.
 
     Parameters
     ----------
@@ -930,6 +1093,12 @@ def synthesize_corpus(
         Index of the first song (to extend a corpus).
     overwrite : bool
         See the folder rules above.
+    kit_soundfonts : path, sequence of paths, or None
+        Drum-kit-only SoundFont 2 files, drawn from by drum parts besides ``soundfont``
+        (see :func:`synthesize_song`). ``corpus.json`` records them (``kit_soundfont``,
+        ``kit_soundfont_name``, lists) when there are any; a corpus made with another
+        list of them is another corpus (folder rules). ``None`` (default) or an empty
+        list: no kit SoundFont, the same corpus as without the parameter.
 
     Returns
     -------
@@ -938,7 +1107,7 @@ def synthesize_corpus(
     Raises
     ------
     ConfigError
-        A bad parameter or soundfont.
+        A bad parameter, soundfont or kit soundfont.
     DatasetError
         ``out_dir`` is not usable (see the folder rules).
     """
@@ -949,6 +1118,7 @@ def synthesize_corpus(
         n_songs, seconds, seed, sample_rate, split_fractions, workers, start_index
     )
     sf2s = check_soundfonts(soundfont)
+    kits = _check_kits(kit_soundfonts, sf2s, sample_rate)
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise DatasetError(f"output folder {str(out)!r} exists and is not a folder")
@@ -958,14 +1128,16 @@ def synthesize_corpus(
         "sample_rate": int(sample_rate),
         "soundfont": _one_or_list([str(p) for p in sf2s]),
     }
+    if kits:  # absent without kits: such a corpus.json is what it always was
+        params["kit_soundfont"] = [str(p) for p in kits]
     info = read_corpus_info(out) if out.is_dir() else None
     if info is not None:
-        if any(info.get(k) != params[k] for k in _SAME):
+        if any(info.get(k) != params.get(k) for k in _SAME):
             if not overwrite:
                 diff = ", ".join(
-                    f"{k}={info.get(k)!r} (asked {params[k]!r})"
+                    f"{k}={info.get(k)!r} (asked {params.get(k)!r})"
                     for k in _SAME
-                    if info.get(k) != params[k]
+                    if info.get(k) != params.get(k)
                 )
                 raise DatasetError(
                     f"{str(out)!r} holds a corpus made with other parameters: {diff}; "
@@ -1008,6 +1180,7 @@ def synthesize_corpus(
         "instsim_version": __version__,
         **params,
         "soundfont_name": _one_or_list([p.name for p in sf2s]),
+        **({"kit_soundfont_name": [p.name for p in kits]} if kits else {}),
         "subtype": SUBTYPE,
         "channels": 1,
         "target_peak_db": TARGET_PEAK_DB,
@@ -1038,6 +1211,7 @@ def synthesize_corpus(
                     float(seconds),
                     [str(p) for p in sf2s],
                     int(sample_rate),
+                    [str(p) for p in kits],
                 )
             )
 
