@@ -438,47 +438,16 @@ def _anchor(soundfont: str, sample_rate: int) -> tuple[Any, int]:
 
 
 @cache
-def _sfont_api() -> dict[str, Any]:
-    """FluidSynth's preset iteration (not wrapped by pyfluidsynth), via ctypes."""
-    import fluidsynth
-
-    vp, ci = ctypes.c_void_p, ctypes.c_int
-    api = {}
-    for name, argtypes, restype in (
-        ("fluid_synth_get_sfont_by_id", [vp, ci], vp),
-        ("fluid_sfont_iteration_start", [vp], None),
-        ("fluid_sfont_iteration_next", [vp], vp),
-        ("fluid_preset_get_banknum", [vp], ci),
-        ("fluid_preset_get_num", [vp], ci),
-        ("fluid_preset_get_name", [vp], ctypes.c_char_p),
-    ):
-        fn = getattr(fluidsynth._fl, name)
-        fn.argtypes, fn.restype = argtypes, restype
-        api[name] = fn
-    return api
-
-
-@cache
 def _kit_preset(soundfont: str, sample_rate: int) -> tuple[int, int, str] | None:
-    """The first preset (lowest bank, then number) of a SoundFont as ``(bank, preset, name)``,
-    or ``None`` when it holds none: the kit a kit SoundFont renders drum parts with."""
+    """The first preset (lowest bank 0-128, then number) of a SoundFont as ``(bank, preset,
+    name)``, or ``None`` when it holds none: the kit a kit SoundFont renders drum parts with."""
     fs, sfid = _anchor(soundfont, sample_rate)
-    api = _sfont_api()
-    sfont = api["fluid_synth_get_sfont_by_id"](fs.synth, sfid)
-    if not sfont:  # pragma: no cover - the anchor just loaded it
-        return None
-    api["fluid_sfont_iteration_start"](sfont)
-    found = []
-    while preset := api["fluid_sfont_iteration_next"](sfont):
-        name = api["fluid_preset_get_name"](preset) or b""
-        found.append(
-            (
-                int(api["fluid_preset_get_banknum"](preset)),
-                int(api["fluid_preset_get_num"](preset)),
-                name.decode("utf-8", "replace"),
-            )
-        )
-    return min(found) if found else None
+    for bank in range(129):
+        for preset in range(128):
+            name = fs.sfpreset_name(sfid, bank, preset)
+            if name:
+                return bank, preset, name
+    return None
 
 
 def _one_or_list(values: list[str]) -> str | list[str]:
