@@ -61,6 +61,29 @@ def _fractions(ctx: click.Context, param: click.Parameter, value: str) -> tuple[
     "holding their kit; other parts never use them.",
 )
 @click.option(
+    "--grammar",
+    "grammars",
+    multiple=True,
+    metavar="NAME",
+    help="Composition grammar to draw each song's from (repeatable; default: pop alone, as "
+    "before). See instsim.data.compose.GRAMMARS.",
+)
+@click.option(
+    "--hydrogen-kit",
+    "hydrogen_kits",
+    multiple=True,
+    metavar="DIR",
+    help="Hydrogen drumkit folder (real recorded drums, e.g. Debian's hydrogen-drumkits under "
+    "/usr/share/hydrogen/data/drumkits); repeatable. Drum parts draw among these too.",
+)
+@click.option(
+    "--production/--no-production",
+    default=False,
+    show_default=True,
+    help="Run a seeded per-stem production chain (EQ, filters, saturation, compression, "
+    "modulation, reverb; pedalboard) after FluidSynth.",
+)
+@click.option(
     "--sr",
     "sample_rate",
     default=44100,
@@ -102,6 +125,9 @@ def synth(
     seed: int,
     soundfonts: tuple[str, ...],
     kit_soundfonts: tuple[str, ...],
+    grammars: tuple[str, ...],
+    hydrogen_kits: tuple[str, ...],
+    production: bool,
     sample_rate: int,
     workers: int,
     split_fractions: tuple[float, float, float],
@@ -155,6 +181,9 @@ def synth(
             seed=seed,
             soundfont=list(soundfonts),
             kit_soundfonts=list(kit_soundfonts),
+            grammars=list(grammars) or None,
+            hydrogen_kits=list(hydrogen_kits),
+            production=production,
             sample_rate=sample_rate,
             split_fractions=split_fractions,
             workers=workers,

@@ -23,8 +23,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError, _choices
+
 __all__ = [
     "GM_FAMILIES",
+    "GRAMMARS",
     "MODES",
     "ROLE_PROGRAMS",
     "Chord",
@@ -33,6 +36,9 @@ __all__ = [
     "compose",
     "inst_class",
 ]
+
+#: Song models :func:`compose` knows; ``"pop"`` is the original grammar.
+GRAMMARS: tuple[str, ...] = ("pop", "band", "electronic", "jazz")
 
 #: Scale steps (semitones above the tonic) of the modes a song can be in.
 MODES: dict[str, tuple[int, ...]] = {
@@ -838,13 +844,24 @@ def _plays(ctx: _Context, sections: str, beat: float) -> bool:
     return ctx.section_of(int(beat // ctx.beats_per_bar))[0] == sections
 
 
+def _keep_sections(ctx: _Context, part: Part, beats: Beats, seconds: float) -> Beats:
+    """The notes of ``beats`` in the part's sections (all of them if it would enter too late)."""
+    if part.sections == "all":
+        return beats
+    kept = [n for n in beats if _plays(ctx, part.sections, n[0])]
+    if kept and kept[0][0] * 60.0 / ctx.tempo < seconds * 0.6:
+        return kept
+    part.sections = "all"  # it would enter too late (or never) in a song this short
+    return beats
+
+
 def song_streams(song_seed: int | Sequence[int]) -> list[np.random.Generator]:
     """The independent random streams of a song (0: song, 1-15: parts, 16-31: effects)."""
     ss = np.random.SeedSequence(song_seed)
     return [np.random.default_rng(c) for c in ss.spawn(_SEED_CHILDREN)]
 
 
-def compose(song_seed: int | Sequence[int], seconds: float) -> Score:
+def compose(song_seed: int | Sequence[int], seconds: float, grammar: str = "pop") -> Score:
     """Compose one song.
 
     Parameters
@@ -853,12 +870,26 @@ def compose(song_seed: int | Sequence[int], seconds: float) -> Score:
         Entropy for :class:`numpy.random.SeedSequence`; the corpus uses ``(seed, index)``.
     seconds : float > 0 [s]
         Song length.
+    grammar : str
+        The song model, one of :data:`GRAMMARS`: ``"pop"`` (the original grammar,
+        unchanged), ``"band"``, ``"electronic"`` or ``"jazz"`` (see :data:`GRAMMARS`).
 
     Returns
     -------
     Score
+
+    Raises
+    ------
+    ConfigError
+        ``grammar`` is not one of :data:`GRAMMARS`.
     """
+    if grammar not in GRAMMARS:
+        raise ConfigError(
+            "grammar", f"unknown grammar {grammar!r}; choose one of {_choices(GRAMMARS)}"
+        )
     streams = song_streams(song_seed)
+    if grammar != "pop":
+        return _GRAMMAR_SONGS[grammar](streams, float(seconds))
     rng = streams[0]
     tempo = float(np.round(rng.uniform(60.0, 180.0), 1))
     bpb = 3 if rng.random() < 0.1 else 4
@@ -930,12 +961,7 @@ def compose(song_seed: int | Sequence[int], seconds: float) -> Score:
             else:
                 nv = 3 if role == "arp" else int(prng.integers(3, 5))
                 beats = _chords_part(prng, ctx, role, base, center, nv, False)
-        if sections != "all":
-            kept = [n for n in beats if _plays(ctx, sections, n[0])]
-            if kept and kept[0][0] * 60.0 / tempo < seconds * 0.6:
-                beats = kept
-            else:  # it would enter too late (or never) in a song this short
-                part.sections = "all"
+        beats = _keep_sections(ctx, part, beats, seconds)
         part.notes = _timing(beats, ctx, swing, jitter, timing_rng, seconds)
         if part.notes:
             parts.append(part)
@@ -959,3 +985,716 @@ def compose(song_seed: int | Sequence[int], seconds: float) -> Score:
         parts=parts,
         style=style,
     )
+
+
+# ---------------------------------------------------------------------------
+# other grammars: their own song plans and part writers, sharing the harmony,
+# voicing and timing helpers above. Stream use is as in "pop": 0 song, 1 + i part i.
+
+_ALL, _ONLY_A, _ONLY_B, _LATE = "all", "A", "B", "after-intro"
+_SECTIONS = (_ALL, _ONLY_A, _ONLY_B, _LATE)
+
+
+def _song_context(
+    rng: np.random.Generator,
+    seconds: float,
+    tempo: float,
+    bpb: int,
+    mode: str,
+    progs: tuple[list[int], list[int]],
+    bpc: float,
+    form: str,
+    sevenths: float,
+    section_bars: int,
+) -> _Context:
+    """The harmony and form of a song: key, chords per section, bar count."""
+    key = int(rng.integers(12))
+    scale = MODES[mode]
+    chords = {
+        lab: [_triad(scale, key, d, rng.random() < sevenths, 0) for d in prog]
+        for lab, prog in zip("AB", progs)
+    }
+    n_bars = int(np.ceil(seconds / (bpb * 60.0 / tempo))) + 1
+    return _Context(tempo, bpb, key, scale, n_bars, form, section_bars, bpc, chords, [[0, 8]] * 2)
+
+
+def _count(rng: np.random.Generator, p: Sequence[float], first: int) -> int:
+    return first + int(rng.choice(len(p), p=np.asarray(p) / np.sum(p)))
+
+
+#: "others" in band and jazz songs: GM family (first program) -> (weight, roles, role weights).
+_BAND_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
+    8: (0.8, ("arp", "lead", "sparkle"), (1.0, 0.6, 1.0)),  # chromatic percussion
+    16: (1.1, ("pad", "stabs"), (1.0, 1.0)),  # organ
+    40: (1.1, ("pad", "counter", "arp", "lead"), (1.0, 0.8, 0.5, 0.5)),  # strings
+    48: (1.6, ("pad", "stabs", "counter"), (1.5, 0.5, 0.5)),  # ensembles, choir, hits
+    56: (1.3, ("stabs", "lead", "counter"), (1.4, 0.8, 0.6)),  # brass
+    64: (1.2, ("lead", "counter"), (1.2, 0.8)),  # reeds
+    72: (0.8, ("lead", "counter"), (1.0, 0.8)),  # pipes
+    80: (0.8, ("lead", "arp"), (1.2, 0.6)),  # synth leads
+    88: (0.9, ("pad",), (1.0,)),  # synth pads
+    96: (0.4, ("pad", "sparkle"), (1.0, 0.5)),  # synth effects
+    104: (0.4, ("lead", "arp"), (1.0, 0.6)),  # ethnic
+}
+_ELECTRONIC_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
+    80: (1.4, ("lead", "arp"), (1.0, 1.2)),
+    88: (1.4, ("pad",), (1.0,)),
+    96: (0.9, ("fx", "pad"), (1.0, 0.5)),
+    8: (0.7, ("arp", "sparkle"), (1.0, 0.8)),
+    48: (0.4, ("pad", "stabs"), (1.0, 0.6)),
+    16: (0.3, ("stabs", "pad"), (1.0, 0.5)),
+}
+_JAZZ_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
+    56: (1.2, ("head", "counter"), (1.0, 0.5)),  # trumpet, trombone
+    64: (1.5, ("head", "counter"), (1.0, 0.4)),  # saxes
+    72: (0.5, ("head",), (1.0,)),  # flute
+    8: (0.6, ("head", "sparkle"), (1.0, 0.4)),  # vibes
+    16: (0.5, ("pad",), (1.0,)),  # organ
+    48: (0.3, ("pad",), (1.0,)),  # strings
+}
+_JAZZ_PROGRAMS = {56: (56, 57, 58, 59), 64: (64, 65, 66, 67, 71), 72: (73, 72), 8: (11, 12),
+                  16: (16, 17), 48: (48, 49)}  # fmt: skip
+
+
+def _plan_others(
+    rng: np.random.Generator,
+    n: int,
+    families: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]],
+    programs: dict[int, tuple[int, ...]] | None = None,
+) -> list[tuple[str, str, str, int]]:
+    """``n`` "others" parts: a GM family each (repeats discouraged), a program in it, a role."""
+    fams = list(families)
+    w = np.array([families[f][0] for f in fams])
+    plan: list[tuple[str, str, str, int]] = []
+    names: set[str] = set()
+    for _ in range(n):
+        fam = int(_choice(rng, fams, w))
+        w[fams.index(fam)] *= 0.35
+        _, roles, rw = families[fam]
+        role = str(_choice(rng, roles, rw))
+        pool = programs[fam] if programs and fam in programs else tuple(range(fam, fam + 8))
+        prog = int(_choice(rng, pool))
+        name = role if role not in names else f"{role}{len(plan)}"
+        names.add(name)
+        plan.append((name, "others", role, prog))
+    return plan
+
+
+def _realize(
+    streams: list[np.random.Generator],
+    ctx: _Context,
+    plan: list[tuple[str, str, str, int]],
+    swing: float,
+    seconds: float,
+    write: Any,
+    sections_p: dict[str, Sequence[float]],
+    jitter_max: float,
+) -> list[Part]:
+    """Notes of every planned part: per-part choices first, then ``write(prng, part, base)``."""
+    gains = {"drums": (0.0, 2.5), "bass": (-1.5, 2.0), "piano": (-3.0, 1.0), "guitar": (-3.0, 1.0),
+             "lead": (0.0, 3.0), "head": (0.0, 3.0), "pad": (-6.0, -2.0), "fx": (-8.0, -3.0)}  # fmt: skip
+    parts: list[Part] = []
+    for i, (name, group, role, program) in enumerate(plan):
+        prng = streams[1 + i]
+        base = float(prng.uniform(68, 112))
+        lo_db, hi_db = gains.get(group, gains.get(role, (-4.0, 0.0)))
+        gain_db = float(prng.uniform(lo_db, hi_db))
+        jitter = float(prng.uniform(0.0, jitter_max * (0.5 if group == "drums" else 1.0)))
+        sections = str(_choice(prng, _SECTIONS, sections_p.get(group, (1.0, 0.0, 0.0, 0.0))))
+        timing_rng = np.random.default_rng(int(prng.integers(2**63)))
+        part = Part(name, group, role, program, group == "drums", gain_db=gain_db, velocity=int(base),
+                    sections=sections, index=i)  # fmt: skip
+        beats = _keep_sections(ctx, part, write(prng, part, base), seconds)
+        part.notes = _timing(beats, ctx, swing, jitter, timing_rng, seconds)
+        if part.notes:
+            parts.append(part)
+    return parts
+
+
+def _score(ctx: _Context, seconds: float, mode: str, swing: float, parts: list[Part],
+           style: dict[str, Any]) -> Score:  # fmt: skip
+    return Score(
+        seconds=float(seconds),
+        tempo=ctx.tempo,
+        beats_per_bar=ctx.beats_per_bar,
+        key=ctx.key,
+        mode=mode,
+        swing=swing,
+        form=ctx.form,
+        progressions={k: [c.name() for c in v] for k, v in ctx.chords.items()},
+        bars_per_chord=ctx.bars_per_chord,
+        parts=parts,
+        style=style,
+    )
+
+
+def _near(pitches: list[int], target: float) -> int:
+    return min(pitches, key=lambda q: (abs(q - target), q))
+
+
+def _onset_mask(rng: np.random.Generator, steps: int, p_on: float, p_off: float) -> list[int]:
+    """A syncopated hit pattern on a grid of ``steps`` (on-beat steps every 4th, or 2nd for 8ths)."""
+    while True:
+        mask = [s for s in range(steps) if rng.random() < (p_on if s % 4 == 0 else p_off)]
+        if len(mask) >= 2:
+            return mask
+
+
+# -- band: piano that does not comp along with the guitar --------------------
+
+_SHELL_RHYTHMS = {
+    4: ((0.0, 2.5), (0.5, 2.0, 3.5), (0.0, 0.75, 2.75), (1.5, 3.0), (0.0, 3.5), (0.0, 1.5, 2.5, 3.5)),
+    3: ((0.0, 1.5), (0.5, 2.0), (0.0, 2.5), (1.0, 2.5)),
+}  # fmt: skip
+
+#: Register centre (MIDI note) of each band piano role.
+_BAND_PIANO_CENTRES = {"melody": (62, 80), "montuno": (55, 72), "stride": (55, 67),
+                       "sparkle": (76, 85), "shells": (50, 66), "octaves": (45, 64)}  # fmt: skip
+
+
+def _band_piano(
+    rng: np.random.Generator, ctx: _Context, role: str, base: float, center: int
+) -> Beats:
+    """Piano parts with their own rhythm, register and voicing (not the guitar's comping)."""
+    notes: Beats = []
+    bpb = ctx.beats_per_bar
+    steps = 4 * bpb
+    cells: dict[str, list[int]] = {}
+    if role == "melody":  # right-hand line, sometimes in thirds/sixths
+        lo, hi = center - 8, center + 12
+        scale = ctx.scale_pitches(lo - 12, hi)
+        below = int(rng.choice([2, 5]))
+        for b, d, p, v in _melody(rng, ctx, base, lo, hi, slow=bool(rng.random() < 0.3)):
+            notes.append((b, d, p, v))
+            if p in scale and rng.random() < 0.35 and scale.index(p) >= below:
+                notes.append((b, d, scale[scale.index(p) - below], _vel(rng, v, 3, -6)))
+        return notes
+    rhythm = _SHELL_RHYTHMS[bpb][int(rng.integers(len(_SHELL_RHYTHMS[bpb])))]
+    legato = float(rng.uniform(0.6, 0.95))
+    prev: list[int] | None = None
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        label, _ = ctx.section_of(bar)
+        if role == "stride":  # low bass note on the strong beats, chord on the others
+            for i in range(bpb):
+                b = t0 + i
+                ch = ctx.chord_at(b)
+                if i % 2 == 0:
+                    r = 33 + (ch.root - 9) % 12 + (7 if i == 2 and rng.random() < 0.5 else 0)
+                    notes.append((b, 0.8, r, _vel(rng, base, 5, 6)))
+                    if rng.random() < 0.5:
+                        notes.append((b, 0.8, r + 12, _vel(rng, base, 5)))
+                else:
+                    prev = _voicing(ch, center, 3, prev)
+                    v = _vel(rng, base, 5, -4)
+                    notes.extend((b, 0.45, p, _vel(rng, v, 3)) for p in prev)
+        elif role == "shells":  # open voicing: root + 7th/10th low, upper structure high
+            for i, h in enumerate(rhythm):
+                nxt = rhythm[i + 1] if i + 1 < len(rhythm) else bpb
+                ch = ctx.chord_at(t0 + h + (0.5 if h % 1 else 0.0))  # anticipations
+                r = 36 + (ch.root - 0) % 12
+                shell = [r, r + (ch.tones[3] if len(ch.tones) > 3 else 12 + ch.tones[1])]
+                upper = _chord_pitches(ch, center + 5, center + 17)[:3]
+                v = _vel(rng, base, 5, 6 if h == 0 else 0)
+                dur = (nxt - h) * legato
+                notes.extend((t0 + h, dur, p, _vel(rng, v, 3)) for p in shell + upper)
+        elif role in ("montuno", "octaves", "sparkle"):
+            if label not in cells:  # one pattern per section, repeated
+                if role == "sparkle":
+                    cells[label] = sorted(
+                        int(s)
+                        for s in rng.choice(2 * steps, int(rng.integers(2, 6)), replace=False)
+                    )
+                else:
+                    cells[label] = _onset_mask(
+                        rng, 2 * steps, 0.35, 0.5 if role == "montuno" else 0.3
+                    )
+                cells[label + "+"] = [int(x) for x in rng.integers(0, 4, size=2 * steps)]
+            for s in cells[label]:
+                if (bar % 2) != s // steps:
+                    continue
+                b = t0 + (s % steps) / 4
+                ch = ctx.chord_at(b)
+                pool = _chord_pitches(ch, center - 6, center + 8)
+                if not pool:
+                    continue
+                top = pool[min(cells[label + "+"][s], len(pool) - 1)]
+                v = _vel(rng, base, 5, 8 if s % 2 == 1 else 0)
+                if role == "sparkle":
+                    chord = [top] + ([top + 12] if rng.random() < 0.3 else [])
+                    dur = 0.75
+                elif role == "montuno":
+                    mid = [p for p in pool if top - 12 < p < top]
+                    chord = [top - 12, top, *mid[-1:]]
+                    dur = 0.22
+                else:
+                    r = _near(_chord_pitches(ch, center - 6, center + 6) or [top], center)
+                    chord = [r - 12, r]
+                    dur = 0.3
+                notes.extend((b, dur, p, _vel(rng, v, 3)) for p in chord)
+    return notes
+
+
+_BAND_FEELS = ("rock", "funk", "soul", "latin", "ballad")
+#: per feel: tempo range, roles of piano / guitar / bass with weights, drum overrides.
+_BAND_ROLES: dict[str, dict[str, Any]] = {
+    "rock": {"tempo": (100, 160), "piano": {"octaves": 2, "stride": 1, "sparkle": 1.5, "shells": 1, "melody": 1},
+             "guitar": {"power": 2, "strum": 1.5, "riff": 1.5}, "bass": {"eighths": 2, "root": 1, "kick": 1.5},
+             "perc": "none"},
+    "funk": {"tempo": (88, 122), "piano": {"montuno": 1.5, "octaves": 1.5, "sparkle": 1, "shells": 1},
+             "guitar": {"skank": 1.5, "pick": 1.5, "riff": 1}, "bass": {"octaves": 2, "kick": 1.5, "arpeggio": 1},
+             "perc": "tambourine"},
+    "soul": {"tempo": (70, 108), "piano": {"shells": 2, "melody": 1.5, "stride": 1, "sparkle": 1},
+             "guitar": {"pick": 1.5, "skank": 1, "strum": 1}, "bass": {"walking": 1, "root": 1.5, "arpeggio": 1},
+             "perc": "shaker"},
+    "latin": {"tempo": (90, 132), "piano": {"montuno": 3, "octaves": 1, "melody": 1},
+              "guitar": {"pick": 1.5, "strum": 1}, "bass": {"arpeggio": 1.5, "root": 1.5, "kick": 1},
+              "perc": "congas"},
+    "ballad": {"tempo": (58, 84), "piano": {"melody": 2, "sparkle": 1.5, "shells": 1.5, "stride": 0.5},
+               "guitar": {"pick": 2, "strum": 1}, "bass": {"root": 2, "walking": 0.5},
+               "perc": "none"},
+}  # fmt: skip
+
+
+def _weighted(rng: np.random.Generator, table: dict[str, float]) -> str:
+    return str(_choice(rng, list(table), list(table.values())))
+
+
+def _band_song(streams: list[np.random.Generator], seconds: float) -> Score:
+    rng = streams[0]
+    feel = str(_choice(rng, _BAND_FEELS, [1.3, 1.0, 1.0, 0.8, 0.8]))
+    roles = _BAND_ROLES[feel]
+    tempo = float(np.round(rng.uniform(*roles["tempo"]), 1))
+    bpb = 3 if feel == "ballad" and rng.random() < 0.3 else 4
+    mode = str(
+        _choice(
+            rng, list(MODES), [0.45, 0.3, 0.15, 0.1] if feel != "funk" else [0.2, 0.3, 0.35, 0.15]
+        )
+    )
+    swing = (
+        0.5 if feel in ("rock", "latin") or rng.random() < 0.6 else float(rng.uniform(0.55, 0.64))
+    )
+    prog_a = _progression(rng, mode, None)
+    prog_b = _progression(rng, mode, tuple(prog_a))
+    bpc = float(
+        _choice(rng, [1.0, 2.0, 0.5], [0.6, 0.3, 0.1] if feel != "funk" else [0.3, 0.6, 0.1])
+    )
+    form = str(_choice(rng, ["ABAB", "AABA", "AABB", "AAB", "ABBA"]))
+    sevenths = {"soul": 0.6, "funk": 0.5, "ballad": 0.4}.get(feel, 0.1)
+    section_bars = 8 if max(len(prog_a), len(prog_b)) * bpc > 4 else 4
+    ctx = _song_context(rng, seconds, tempo, bpb, mode, (prog_a, prog_b), bpc, form, sevenths,
+                        section_bars)  # fmt: skip
+
+    plan: list[tuple[str, str, str, int]] = []
+    if rng.random() < 0.95:
+        kit = int(_choice(rng, DRUM_KITS, [0.3, 0.2, 0.2 if feel == "rock" else 0.05, 0.05, 0.05, 0.1,
+                                             0.2 if feel == "ballad" else 0.05]))  # fmt: skip
+        plan.append(("drums", "drums", "groove", kit))
+    if rng.random() < 0.96:
+        plan.append(
+            (
+                "bass",
+                "bass",
+                _weighted(rng, roles["bass"]),
+                int(_choice(rng, range(32, 40), [2, 3, 1.5, 1, 1, 0.5, 0.8, 0.5])),
+            )
+        )
+    has_piano, has_guitar = rng.random() < 0.85, rng.random() < 0.75
+    if not (has_piano or has_guitar):
+        has_piano = True
+    if has_piano:
+        first = _weighted(rng, roles["piano"])
+        plan.append(
+            (
+                "piano",
+                "piano",
+                first,
+                int(_choice(rng, range(8), [3, 2, 1, 0.7, 2.5, 1.5, 0.6, 1.2])),
+            )
+        )
+        if rng.random() < 0.15:
+            second = _weighted(
+                rng, {k: v for k, v in roles["piano"].items() if k != first} or {"sparkle": 1.0}
+            )
+            plan.append(("piano2", "piano", second, int(rng.integers(0, 8))))
+    if has_guitar:
+        for i in range(2 if rng.random() < 0.25 else 1):
+            prog = int(_choice(rng, range(24, 32), [1.5, 1.5, 1, 2, 1, 1.5 if feel == "rock" else 0.5,
+                                                     1.5 if feel == "rock" else 0.3, 0.3]))  # fmt: skip
+            plan.append(
+                ("guitar" if i == 0 else "guitar2", "guitar", _weighted(rng, roles["guitar"]), prog)
+            )
+    n_others = _count(rng, [0.07, 0.15, 0.25, 0.23, 0.15, 0.1, 0.05], 1)
+    plan += _plan_others(rng, n_others, _BAND_OTHERS)
+
+    drum_style = _drum_style(streams[1], ctx) if plan[0][0] == "drums" else {}
+    if drum_style:  # the feel decides what the generic groove left open
+        if feel in ("funk", "latin") and ctx.tempo < 125:
+            drum_style["hat_division"] = 4
+        drum_style["feel"] = {"ballad": "halftime", "funk": "breakbeat"}.get(
+            feel, drum_style["feel"]
+        )
+        if roles["perc"] != "none":
+            drum_style["perc"] = roles["perc"]
+        ctx.kick_steps = drum_style["kick_steps"]
+    sections_p = {"piano": (0.75, 0.05, 0.05, 0.15), "guitar": (0.7, 0.05, 0.1, 0.15),
+                  "others": (0.45, 0.15, 0.2, 0.2)}  # fmt: skip
+
+    def write(prng: np.random.Generator, part: Part, base: float) -> Beats:
+        if part.group == "drums":
+            return _drums(prng, ctx, drum_style, base)
+        if part.group == "bass":
+            return _bass(
+                prng, ctx, part.role, base, part.program in (38, 39) and prng.random() < 0.5
+            )
+        if part.group == "piano":
+            return _band_piano(
+                prng, ctx, part.role, base, int(prng.integers(*_BAND_PIANO_CENTRES[part.role]))
+            )
+        if part.group == "guitar":
+            return _guitar(prng, ctx, part.role, base)
+        return _others(prng, ctx, part, base)
+
+    parts = _realize(streams, ctx, plan, swing, seconds, write, sections_p, 0.012)
+    return _score(ctx, seconds, mode, swing, parts, {"grammar": "band", "feel": feel, "sevenths": sevenths,
+                                                     "section_bars": section_bars})  # fmt: skip
+
+
+def _others(
+    rng: np.random.Generator, ctx: _Context, part: Part, base: float, loop: bool = False
+) -> Beats:
+    """An "others" part by role, in its program's range."""
+    lo, hi = _program_range(part.program)
+    center = int(np.clip((lo + hi) // 2, 48, 84))
+    role = part.role
+    if role in ("lead", "counter", "head"):
+        return _melody(rng, ctx, base, lo, hi, slow=role == "counter")
+    if role == "sparkle":
+        return _band_piano(rng, ctx, "sparkle", base, int(np.clip(hi - 8, 70, 88)))
+    if role == "fx":  # long swells, one per section
+        notes: Beats = []
+        step = ctx.section_bars * ctx.beats_per_bar
+        for b in np.arange(0.0, ctx.n_bars * ctx.beats_per_bar, step / 2):
+            pool = _chord_pitches(ctx.chord_at(float(b)), center, center + 12)
+            notes.append(
+                (float(b), step / 2 * 0.95, pool[0] if pool else center, _vel(rng, base, 5))
+            )
+        return notes
+    if role == "arp" and loop:
+        return _loop_arp(rng, ctx, base, center)
+    nv = 3 if role == "arp" else int(rng.integers(3, 5))
+    return _chords_part(rng, ctx, role, base, center, nv, False)
+
+
+# -- electronic: loops, builds and drops --------------------------------------
+
+
+def _loop_arp(rng: np.random.Generator, ctx: _Context, base: float, center: int) -> Beats:
+    """A 1- or 2-bar arpeggiated loop (16ths or 8ths) over chord tones, repeated."""
+    bpb = ctx.beats_per_bar
+    sub = 4 if rng.random() < 0.7 else 2
+    n = sub * bpb * int(rng.choice([1, 2]))
+    pattern = [int(x) for x in rng.integers(0, 5, size=n)]
+    rests = {int(x) for x in rng.choice(n, size=int(rng.integers(0, n // 4 + 1)), replace=False)}
+    gate = float(rng.uniform(0.4, 0.9))
+    notes: Beats = []
+    for i in range(ctx.n_bars * sub * bpb):
+        if i % n in rests:
+            continue
+        b = i / sub
+        pool = _chord_pitches(ctx.chord_at(b), center - 5, center + 14)
+        if pool:
+            p = pool[min(pattern[i % n], len(pool) - 1)]
+            notes.append((b, gate / sub, p, _vel(rng, base, 4, 8 if i % (sub * 2) == 0 else 0)))
+    return notes
+
+
+def _edm_drums(rng: np.random.Generator, ctx: _Context, st: dict[str, Any], base: float) -> Beats:
+    """Kick/clap/16th hats; "A" sections build (no kick until half way, a roll at the end), "B" drop."""
+    notes: Beats = []
+    bpb, spb = ctx.beats_per_bar, 4 * ctx.beats_per_bar
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        label, k = ctx.section_of(bar)
+        in_sec = bar - k * ctx.section_bars
+        build = label == "A"
+        nxt_label = ctx.section_of(bar + 1)[0]
+        roll = build and in_sec == ctx.section_bars - 1 and nxt_label == "B"
+        if in_sec == 0 and not build:
+            notes.append((t0, 2.0, CRASH, _vel(rng, base, 5, 10)))
+        for s in range(spb):
+            b = t0 + s / 4
+            if roll:
+                if s >= spb // 2 or s % 2 == 0:
+                    notes.append((b, 0.25, st["snare"], _vel(rng, base * (0.5 + 0.5 * s / spb), 4)))
+                continue
+            if s in st["kick_steps"][bar % 2] and (not build or in_sec >= ctx.section_bars // 2):
+                notes.append((b, 0.25, st["kick_note"], _vel(rng, base, 4, 12)))
+            if s in st["snare_steps"] and not (build and in_sec < ctx.section_bars // 2):
+                notes.append((b, 0.25, st["snare"], _vel(rng, base, 4, 8)))
+            if s % st["hat_step"] == 0:
+                hat = HAT_OPEN if st["open_offbeat"] and s % 4 == 2 else HAT_CLOSED
+                notes.append((b, 0.25, hat, _vel(rng, base * 0.75, 5, 8 if s % 4 == 2 else -4)))
+            if st["perc"] and s in st["perc_steps"]:
+                notes.append((b, 0.25, st["perc"], _vel(rng, base * 0.6, 5)))
+    return notes
+
+
+def _edm_drum_style(rng: np.random.Generator, ctx: _Context, feel: str) -> dict[str, Any]:
+    spb = 4 * ctx.beats_per_bar
+    if feel == "four_floor":
+        kicks = [list(range(0, spb, 4))] * 2
+        snare_steps = [4, 12]
+    else:  # broken beat: syncopated kicks around a backbeat (or a half-time snare)
+        snare_steps = [8] if feel == "halftime" else [4, 12]
+        kicks = [sorted({0, *(int(s) for s in rng.choice([3, 6, 7, 10, 11, 14], int(rng.integers(1, 4)), replace=False))} - set(snare_steps))
+                 for _ in range(2)]  # fmt: skip
+    return {
+        "feel": feel,
+        "kick_steps": kicks,
+        "kick_note": int(rng.choice([KICK, KICK2])),
+        "snare": int(rng.choice([CLAP, SNARE, SNARE2], p=[0.5, 0.3, 0.2])),
+        "snare_steps": snare_steps,
+        "hat_step": int(rng.choice([1, 2], p=[0.6, 0.4])),
+        "open_offbeat": bool(rng.random() < 0.6),
+        "perc": int(
+            rng.choice([0, SHAKER, TAMBOURINE, COWBELL, RIDE_BELL], p=[0.5, 0.2, 0.1, 0.1, 0.1])
+        ),
+        "perc_steps": [int(s) for s in rng.choice(spb, int(rng.integers(2, 6)), replace=False)],
+    }
+
+
+def _synth_bass(rng: np.random.Generator, ctx: _Context, role: str, base: float) -> Beats:
+    """Sub (held roots), off-beat, rolling 16ths or a 1-bar 16th loop over the chord roots."""
+    bpb = ctx.beats_per_bar
+    lo = int(rng.integers(24, 34))
+    mask = _onset_mask(rng, 4 * bpb, 0.8, 0.35)
+    octs = [int(x) for x in rng.choice([0, 0, 0, 12, 7], size=4 * bpb)]
+    notes: Beats = []
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        for s in range(4 * bpb):
+            b = t0 + s / 4
+            r = lo + (ctx.chord_at(b).root - lo) % 12
+            if role == "sub":
+                step = min(bpb, ctx.bars_per_chord * bpb)
+                if (b % step) < 1e-9:
+                    notes.append((b, step * 0.98, r, _vel(rng, base, 3)))
+            elif role == "offbeat":
+                if s % 4 == 2:
+                    notes.append(
+                        (b, 0.4, r + 12 * (s % 8 == 6 and rng.random() < 0.2), _vel(rng, base, 4))
+                    )
+            elif role == "rolling":
+                if s % 4 != 0 or s == 0:
+                    notes.append((b, 0.2, r + octs[s], _vel(rng, base, 4, 6 if s % 2 == 0 else -6)))
+            elif s in mask:
+                notes.append((b, 0.22, r + octs[s], _vel(rng, base, 4, 6 if s == 0 else 0)))
+    return notes
+
+
+def _edm_piano(
+    rng: np.random.Generator, ctx: _Context, role: str, base: float, center: int
+) -> Beats:
+    """House-piano stabs on a syncopated 16th loop, or a single-note riff at a low/high register."""
+    if role == "riff":
+        return _loop_arp(rng, ctx, base, center)
+    bpb = ctx.beats_per_bar
+    mask = _onset_mask(rng, 8 * bpb, 0.4, 0.35)
+    prev: list[int] | None = None
+    notes: Beats = []
+    for bar in range(ctx.n_bars):
+        for s in mask:
+            if (bar % 2) != s // (4 * bpb):
+                continue
+            b = bar * bpb + (s % (4 * bpb)) / 4
+            prev = _voicing(ctx.chord_at(b), center, 4, prev)
+            v = _vel(rng, base, 4, 6)
+            notes.extend((b, 0.2, p, _vel(rng, v, 2)) for p in prev)
+    return notes
+
+
+def _electronic_song(streams: list[np.random.Generator], seconds: float) -> Score:
+    rng = streams[0]
+    feel = str(_choice(rng, ["four_floor", "broken", "halftime"], [0.55, 0.25, 0.2]))
+    tempo = float(
+        np.round(
+            rng.uniform(
+                *{"four_floor": (115, 132), "broken": (84, 110), "halftime": (160, 176)}[feel]
+            ),
+            1,
+        )
+    )
+    mode = str(_choice(rng, list(MODES), [0.2, 0.55, 0.2, 0.05]))
+    swing = 0.5 if rng.random() < 0.8 else float(rng.uniform(0.52, 0.57))
+    n_a = int(_choice(rng, [1, 2, 4], [0.25, 0.4, 0.35]))
+    prog_a = _progression(rng, mode, None)[:n_a]
+    prog_b = prog_a if rng.random() < 0.6 else _progression(rng, mode, tuple(prog_a))[:n_a]
+    bpc = float(_choice(rng, [0.5, 1.0, 2.0], [0.15, 0.6, 0.25]))
+    form = str(_choice(rng, ["ABAB", "AABB", "ABBA", "AB"]))
+    ctx = _song_context(rng, seconds, tempo, 4, mode, (prog_a, prog_b), bpc, form, 0.2,
+                        int(_choice(rng, [4, 8], [0.6, 0.4])))  # fmt: skip
+    plan: list[tuple[str, str, str, int]] = [
+        (
+            "drums",
+            "drums",
+            feel,
+            int(_choice(rng, DRUM_KITS, [0.15, 0.05, 0.1, 0.35, 0.35, 0.0, 0.0])),
+        )
+    ]
+    if rng.random() < 0.97:
+        role = str(_choice(rng, ["sub", "offbeat", "rolling", "pattern"], [1.0, 1.0, 0.8, 1.2]))
+        plan.append(
+            (
+                "bass",
+                "bass",
+                role,
+                int(_choice(rng, range(32, 40), [0.3, 0.5, 0.2, 0.1, 0.2, 0.2, 2, 2])),
+            )
+        )
+    if rng.random() < 0.6:
+        role = str(_choice(rng, ["stab", "riff"], [1.0, 1.0]))
+        plan.append(
+            ("piano", "piano", role, int(_choice(rng, range(8), [2, 2, 1, 0.5, 2, 2, 0.5, 1])))
+        )
+    if rng.random() < 0.3:
+        plan.append(("guitar", "guitar", str(_choice(rng, ["skank", "pick", "riff"])),
+                     int(_choice(rng, range(24, 32), [0.5, 0.5, 1, 1.5, 2, 1, 1, 0.5]))))  # fmt: skip
+    plan += _plan_others(rng, _count(rng, [0.15, 0.3, 0.3, 0.17, 0.08], 1), _ELECTRONIC_OTHERS)
+    drum_style = _edm_drum_style(streams[1], ctx, "halftime" if feel == "halftime" else feel)
+    ctx.kick_steps = drum_style["kick_steps"]
+    sections_p = {
+        "piano": (0.5, 0.1, 0.3, 0.1),
+        "guitar": (0.5, 0.1, 0.3, 0.1),
+        "others": (0.4, 0.2, 0.3, 0.1),
+    }
+
+    def write(prng: np.random.Generator, part: Part, base: float) -> Beats:
+        if part.group == "drums":
+            return _edm_drums(prng, ctx, drum_style, base)
+        if part.group == "bass":
+            return _synth_bass(prng, ctx, part.role, base)
+        if part.group == "piano":  # unusual registers: low riffs, high stabs
+            center = int(prng.integers(40, 52) if prng.random() < 0.4 else prng.integers(70, 88))
+            return _edm_piano(prng, ctx, part.role, base, center)
+        if part.group == "guitar":
+            return _guitar(prng, ctx, part.role, base)
+        return _others(prng, ctx, part, base, loop=True)
+
+    parts = _realize(streams, ctx, plan, swing, seconds, write, sections_p, 0.003)
+    style = {"grammar": "electronic", "feel": feel, "section_bars": ctx.section_bars,
+             "drums": {k: v for k, v in drum_style.items()}}  # fmt: skip
+    return _score(ctx, seconds, mode, swing, parts, style)
+
+
+# -- jazz: swing, ii-V-I, walking bass, rootless voicings, ride -----------------
+
+_JAZZ_PROGRESSIONS = (
+    (1, 4, 0, 0),
+    (1, 4, 0, 5),
+    (0, 5, 1, 4),
+    (2, 5, 1, 4),
+    (0, 3, 1, 4),
+    (3, 6, 2, 5),
+)
+
+
+def _jazz_drums(rng: np.random.Generator, ctx: _Context, st: dict[str, Any], base: float) -> Beats:
+    """Ride "ding ding-ga ding", hi-hat pedal on 2 and 4, feathered kick, sparse snare comping."""
+    notes: Beats = []
+    bpb = ctx.beats_per_bar
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        for i in range(bpb):
+            b = t0 + i
+            notes.append((b, 0.5, st["ride"], _vel(rng, base * 0.8, 5, 6 if i % 2 else 0)))
+            if i % 2 == 1 and bpb == 4:
+                notes.append((b + 2 / 3, 0.25, st["ride"], _vel(rng, base * 0.6, 5)))
+                notes.append((b, 0.25, HAT_PEDAL, _vel(rng, base * 0.6, 4)))
+            if rng.random() < st["feather"]:
+                notes.append((b, 0.25, KICK, _vel(rng, base * 0.35, 3)))
+            if rng.random() < st["comp"]:
+                notes.append(
+                    (
+                        b + float(rng.choice([0.0, 2 / 3])),
+                        0.25,
+                        st["snare"],
+                        _vel(rng, base * 0.55, 6),
+                    )
+                )
+    return notes
+
+
+def _jazz_piano(
+    rng: np.random.Generator, ctx: _Context, role: str, base: float, center: int
+) -> Beats:
+    """Rootless voicings (3-7-9 / 7-3-5) comped on Charleston / anticipated rhythms, or a swung line."""
+    if role == "solo":
+        return _melody(rng, ctx, base, center, center + 19, slow=False)
+    bpb = ctx.beats_per_bar
+    rhythms = (
+        ((0.0, 1.5), (1.5, 3.5), (0.0, 2.5), (2.5,), (0.5, 2.0, 3.5))
+        if bpb == 4
+        else ((0.0, 1.5), (1.0, 2.5))
+    )
+    notes: Beats = []
+    for bar in range(ctx.n_bars):
+        hits = rhythms[int(rng.integers(len(rhythms)))]  # comping is free, bar by bar
+        for h in hits:
+            b = bar * bpb + h
+            ch = ctx.chord_at(b + (0.5 if h % 1 else 0.0))
+            seventh = ch.tones[3] if len(ch.tones) > 3 else 10
+            pcs = [ch.tones[1], seventh, 14, 7 if rng.random() < 0.5 else 9]  # no root
+            lo = center - 6
+            voicing = sorted(lo + (ch.root + t - lo) % 12 for t in pcs)
+            v = _vel(rng, base, 6)
+            notes.extend(
+                (b, float(rng.choice([0.4, 0.9, 1.4])), p, _vel(rng, v, 3)) for p in voicing
+            )
+    return notes
+
+
+def _jazz_song(streams: list[np.random.Generator], seconds: float) -> Score:
+    rng = streams[0]
+    tempo = float(np.round(rng.uniform(90.0, 220.0), 1))
+    bpb = 3 if rng.random() < 0.15 else 4
+    mode = str(_choice(rng, ["major", "minor"], [0.7, 0.3]))
+    swing = float(rng.uniform(0.6, 0.68))
+    prog_a = list(_JAZZ_PROGRESSIONS[int(rng.integers(len(_JAZZ_PROGRESSIONS)))])
+    prog_b = list(_JAZZ_PROGRESSIONS[int(rng.integers(len(_JAZZ_PROGRESSIONS)))])
+    bpc = float(_choice(rng, [1.0, 2.0], [0.6, 0.4]))
+    ctx = _song_context(rng, seconds, tempo, bpb, mode, (prog_a, prog_b), bpc,
+                        str(_choice(rng, ["AABA", "ABAB", "AAB"])), 1.0, 8 if bpc == 2.0 else 4)  # fmt: skip
+    plan: list[tuple[str, str, str, int]] = [
+        ("drums", "drums", "swing", int(_choice(rng, DRUM_KITS, [0.3, 0.1, 0, 0, 0, 0.35, 0.25])))
+    ]
+    if rng.random() < 0.97:
+        plan.append(("bass", "bass", "walking", int(_choice(rng, [32, 33, 35], [3, 1, 0.5]))))
+    has_piano, has_guitar = rng.random() < 0.85, rng.random() < 0.4
+    if has_piano or not has_guitar:
+        plan.append(("piano", "piano", str(_choice(rng, ["comp", "solo"], [0.75, 0.25])),
+                     int(_choice(rng, range(8), [4, 1, 0.5, 0.3, 2, 0.5, 0, 0]))))  # fmt: skip
+    if has_guitar:
+        plan.append(("guitar", "guitar", "pick", int(_choice(rng, [26, 24, 25], [3, 1, 0.5]))))
+    plan += _plan_others(rng, _count(rng, [0.35, 0.4, 0.25], 1), _JAZZ_OTHERS, _JAZZ_PROGRAMS)
+    st = {"ride": int(rng.choice([RIDE, RIDE_BELL], p=[0.85, 0.15])), "feather": float(rng.uniform(0.0, 0.5)),
+          "comp": float(rng.uniform(0.05, 0.3)), "snare": int(rng.choice([SNARE, SIDESTICK]))}  # fmt: skip
+    sections_p = {"piano": (0.9, 0.0, 0.0, 0.1), "others": (0.5, 0.3, 0.1, 0.1)}
+
+    def write(prng: np.random.Generator, part: Part, base: float) -> Beats:
+        if part.group == "drums":
+            return _jazz_drums(prng, ctx, st, base)
+        if part.group == "bass":
+            return _bass(prng, ctx, "walking", base, False)
+        if part.group == "piano":
+            return _jazz_piano(prng, ctx, part.role, base, int(prng.integers(56, 68)))
+        if part.group == "guitar":  # four-to-the-bar shells
+            return [(b, 0.8, p, _vel(prng, base * 0.8, 4)) for b in range(ctx.n_bars * bpb)
+                    for p in _voicing(ctx.chord_at(b), 55, 3, None)]  # fmt: skip
+        return _others(prng, ctx, part, base)
+
+    parts = _realize(streams, ctx, plan, swing, seconds, write, sections_p, 0.015)
+    return _score(ctx, seconds, mode, swing, parts, {"grammar": "jazz", "drums": st})
+
+
+_GRAMMAR_SONGS = {"band": _band_song, "electronic": _electronic_song, "jazz": _jazz_song}

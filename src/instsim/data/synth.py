@@ -466,22 +466,26 @@ def _choose_soundfont(
     seed_list: list[int],
     sample_rate: int,
     kits: Sequence[Path] = (),
-) -> tuple[Path, bool]:
+    hydrogen: Sequence[Path] = (),
+) -> tuple[Path, bool | str]:
     """The SoundFont one part is rendered with, and whether it is a kit SoundFont.
 
     With several SoundFonts, a seeded uniform choice among those holding the part's
     exact preset (drum kits in bank 128); with one, that one. A drum part with kit
     SoundFonts draws (the same way) among those main SoundFonts plus every kit
-    SoundFont. Without kit SoundFonts the choice is what it always was.
+    SoundFont and every Hydrogen kit (returned with ``"hydrogen"``). Without kit
+    SoundFonts or Hydrogen kits the choice is what it always was.
     """
     kits = list(kits) if part.is_drum else []
-    if len(soundfonts) == 1 and not kits:
+    hydrogen = list(hydrogen) if part.is_drum else []
+    if len(soundfonts) == 1 and not kits and not hydrogen:
         return soundfonts[0], False
     bank = 128 if part.is_drum else 0
     fits = [sf for sf in soundfonts if _has_preset(str(sf), sample_rate, bank, part.program)]
-    if not kits:
+    if not kits and not hydrogen:
         fits = fits or list(soundfonts[:1])
-    choices = [(sf, False) for sf in fits] + [(sf, True) for sf in kits]
+    choices: list[tuple[Path, bool | str]] = [(sf, False) for sf in fits]
+    choices += [(sf, True) for sf in kits] + [(h, "hydrogen") for h in hydrogen]
     rng = np.random.default_rng([*seed_list, 0x50F7, part.index])
     return choices[int(rng.integers(len(choices)))]
 
@@ -711,6 +715,37 @@ def _check_kits(
     return kits
 
 
+def _draw_grammar(grammars: Sequence[str] | None, seed_list: list[int]) -> str | None:
+    """The song's composition grammar, drawn from its seed; ``None`` without ``grammars``."""
+    if grammars is None:
+        return None
+    names = list(grammars)
+    valid = getattr(_compose, "GRAMMARS", ("pop",))
+    bad = [g for g in names if g not in valid]
+    if not names or bad:
+        raise ConfigError(
+            "grammars", f"unknown or empty grammar list {names!r}; valid: {list(valid)}"
+        )
+    rng = np.random.default_rng([*seed_list, 0x6A33])
+    return names[int(rng.integers(len(names)))]
+
+
+def _check_hydrogen(kits: Sequence[str | os.PathLike[str]] | None) -> list[Path]:
+    """Hydrogen kit folders, each checked to be a playable kit."""
+    from .drumkits import load_kit
+
+    out = []
+    for k in kits or ():
+        kit = load_kit(k)
+        if not kit.playable():
+            raise ConfigError(
+                "hydrogen_kit",
+                f"{str(k)!r} lacks a kick, a snare or a hi-hat/ride: it cannot play a groove",
+            )
+        out.append(Path(k))
+    return out
+
+
 def _plugin_name(soundfont: Path, preset_name: str) -> str:
     return f"{soundfont.name}:{preset_name}" if preset_name else soundfont.name
 
@@ -722,6 +757,9 @@ def synthesize_song(
     sample_rate: int = 44100,
     *,
     kit_soundfonts: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    grammars: Sequence[str] | None = None,
+    hydrogen_kits: Sequence[str | os.PathLike[str]] | None = None,
+    production: bool = False,
 ) -> Song:
     """Compose, render, produce and mix one song, in memory.
 
@@ -744,6 +782,17 @@ def synthesize_song(
         channel (General MIDI drum notes, with the acoustic bass drum 35 played as 36:
         ``render.kit_note_map``). Other parts never use them. ``None`` (the default)
         or an empty list renders exactly as without the parameter.
+    grammars : sequence of str or None
+        Composition grammars (:data:`instsim.data.compose.GRAMMARS`) the song's grammar
+        is drawn from (uniformly, from the song's seed). ``None``: ``"pop"``, exactly as
+        before the parameter existed.
+    hydrogen_kits : sequence of paths or None
+        Hydrogen drumkit folders (real recorded drums, :mod:`instsim.data.drumkits`);
+        drum parts draw among them besides the SoundFonts holding their kit.
+    production : bool
+        Run a seeded per-stem production chain (:mod:`instsim.data.production`:
+        EQ, filters, saturation, compression, modulation, bit-crush, reverb) after
+        FluidSynth. ``False`` renders exactly as before the parameter existed.
 
     Returns
     -------
@@ -762,17 +811,36 @@ def synthesize_song(
     sf2s = check_soundfonts(soundfont)
     kits = _check_kits(kit_soundfonts, sf2s, sample_rate)
     seed_list = _seed_list(song_seed)
-    score = _compose.compose(seed_list, float(seconds))
+    grammar = _draw_grammar(grammars, seed_list)
+    hydrogen = _check_hydrogen(hydrogen_kits)
+    score = (
+        _compose.compose(seed_list, float(seconds))
+        if grammar is None
+        else _compose.compose(seed_list, float(seconds), grammar=grammar)
+    )
     streams = _compose.song_streams(seed_list)
     n = round(float(seconds) * sample_rate)
 
     rendered = []
     for part in score.parts:
         fx = _draw_effects(streams[16 + part.index], part.group)
-        sf2, kit = _choose_soundfont(sf2s, part, seed_list, sample_rate, kits)
-        y, patch = _render_part(part, fx, str(sf2), sample_rate, n, kit)
+        sf2, kit = _choose_soundfont(sf2s, part, seed_list, sample_rate, kits, hydrogen)
+        if kit == "hydrogen":
+            from .drumkits import load_kit, render_drums
+
+            h2 = load_kit(sf2)
+            y = render_drums(part.notes, h2, sample_rate, n)
+            patch = {"hydrogen_kit": h2.name, "kit_licence": h2.licence, "preset_name": h2.name}
+        else:
+            y, patch = _render_part(part, fx, str(sf2), sample_rate, n, bool(kit))
         plugin = _plugin_name(sf2, patch["preset_name"])
         y, applied = _apply_eq(y, sample_rate, fx["eq"])
+        if production:
+            from .production import apply_chain, draw_chain
+
+            chain = draw_chain(np.random.default_rng([*seed_list, 0x9D0C, part.index]), part.group)
+            y = apply_chain(y, sample_rate, chain)
+            patch["production"] = chain
         loud = integrated_loudness(y, sample_rate)
         gain = (
             10.0 ** ((NORMALIZATION_LUFS + part.gain_db - loud) / 20.0)
@@ -854,6 +922,12 @@ def synthesize_song(
     }
     if kits:
         metadata["instsim"]["kit_soundfont"] = [p.name for p in kits]
+    if grammar is not None:
+        metadata["instsim"]["grammar"] = grammar
+    if hydrogen:
+        metadata["instsim"]["hydrogen_kit"] = [p.name for p in hydrogen]
+    if production:
+        metadata["instsim"]["production"] = True
     return Song(stems, mix_audio, int(sample_rate), float(seconds), metadata, score)
 
 
@@ -970,19 +1044,30 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-_SAME = ("seed", "seconds", "sample_rate", "soundfont", "kit_soundfont")
+_SAME = (
+    "seed",
+    "seconds",
+    "sample_rate",
+    "soundfont",
+    "kit_soundfont",
+    "grammars",
+    "hydrogen_kit",
+    "production",
+)
 
 
 def _render_track(job: tuple[Any, ...]) -> TrackSummary:
     """Worker: compose, render and write one track (atomic: a temporary folder renamed at the end)."""
-    out_dir, index, split, seed, seconds, soundfont, sample_rate, kits = job
+    out_dir, index, split, seed, seconds, soundfont, sample_rate, kits, extra = job
     t0 = time.perf_counter()
     tid = track_id(index)
     final = Path(out_dir) / split / tid
     tmp = final.with_name(f".{tid}.partial")
     if tmp.exists():
         shutil.rmtree(tmp)
-    song = synthesize_song((seed, index), seconds, soundfont, sample_rate, kit_soundfonts=kits)
+    song = synthesize_song(
+        (seed, index), seconds, soundfont, sample_rate, kit_soundfonts=kits, **extra
+    )
     song.write(tmp)
     if final.exists():
         shutil.rmtree(final)
@@ -1024,6 +1109,9 @@ def synthesize_corpus(
     *,
     overwrite: bool = False,
     kit_soundfonts: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    grammars: Sequence[str] | None = None,
+    hydrogen_kits: Sequence[str | os.PathLike[str]] | None = None,
+    production: bool = False,
 ) -> CorpusSummary:
     """Write a synthetic multitrack corpus in Slakh2100's layout.
 
@@ -1068,6 +1156,9 @@ def synthesize_corpus(
         ``kit_soundfont_name``, lists) when there are any; a corpus made with another
         list of them is another corpus (folder rules). ``None`` (default) or an empty
         list: no kit SoundFont, the same corpus as without the parameter.
+    grammars, hydrogen_kits, production
+        Diversity options of :func:`synthesize_song`, recorded in ``corpus.json``
+        (``grammars``, ``hydrogen_kit``, ``production``) when used.
 
     Returns
     -------
@@ -1099,6 +1190,16 @@ def synthesize_corpus(
     }
     if kits:  # absent without kits: such a corpus.json is what it always was
         params["kit_soundfont"] = [str(p) for p in kits]
+    # The diversity options, likewise absent when unused.
+    extra: dict[str, Any] = {}
+    if grammars is not None:
+        _draw_grammar(grammars, [0])
+        extra["grammars"] = params["grammars"] = list(grammars)
+    if hydrogen_kits:
+        hyd = _check_hydrogen(hydrogen_kits)
+        extra["hydrogen_kits"] = params["hydrogen_kit"] = [str(p) for p in hyd]
+    if production:
+        extra["production"] = params["production"] = True
     info = read_corpus_info(out) if out.is_dir() else None
     if info is not None:
         if any(info.get(k) != params.get(k) for k in _SAME):
@@ -1181,6 +1282,7 @@ def synthesize_corpus(
                     [str(p) for p in sf2s],
                     int(sample_rate),
                     [str(p) for p in kits],
+                    extra,
                 )
             )
 

@@ -187,6 +187,10 @@ class Stage3Config:
         Width of the tempo groups (tempi folded into 70-140 BPM first).
     augment_gain_db : float
         Random gain of each part of a pseudo-mix, uniform in ±this [dB] (0: off).
+    augment_eq_db : float
+        Random broad EQ of each rendered segment (low shelf, peak, high shelf, each
+        uniform in ±this [dB]; :func:`instsim.data.production.random_mix_eq`), drawn
+        independently for anchor, positive and negative (0: off).
     phases : list of PhaseSpec
         Changes of ``lr`` and ``aux_weight`` from a given epoch on, in increasing epoch
         order (empty: constant). On ``--resume`` phases may be appended that start after
@@ -219,6 +223,7 @@ class Stage3Config:
     lr: float = 1e-3
     tempo_bin_bpm: float = 5.0
     augment_gain_db: float = 0.0
+    augment_eq_db: float = 0.0
     phases: list[PhaseSpec] = field(default_factory=list)
     normalize: bool = True
     valid_pseudo_mix: int = 10
@@ -368,6 +373,7 @@ class TrainConfig:
             positive(f"{prefix}.n_pieces", sec.n_pieces, allow_zero=True)
         positive("stage3.aux_weight", s3.aux_weight, allow_zero=True)
         positive("stage3.augment_gain_db", s3.augment_gain_db, allow_zero=True)
+        positive("stage3.augment_eq_db", s3.augment_eq_db, allow_zero=True)
         positive("stage3.valid_pseudo_mix", s3.valid_pseudo_mix, allow_zero=True)
         lowest = 1
         for i, ph in enumerate(s3.phases):

@@ -28,6 +28,7 @@ import torch
 
 from .. import registry
 from ..data.cache import GroupCache
+from ..data.production import random_mix_eq
 from ..data.pseudomix import TripletSampler, TripletSpec, render
 from ..errors import ConfigError
 from ..evaluate.knn import knn_accuracy
@@ -554,11 +555,14 @@ def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: CSN | Path | 
 
     def render_seg(spec: Any, rng: np.random.Generator) -> np.ndarray:
         if gain_db <= 0:
-            return render(spec, ctx.cache)
-        out = np.zeros(round(spec.duration_seconds * ctx.cache.sample_rate), dtype=np.float32)
-        for part in spec.parts:
-            g = 10 ** (rng.uniform(-gain_db, gain_db) / 20)
-            out += g * render(type(spec)((part,), spec.duration_seconds), ctx.cache)
+            out = render(spec, ctx.cache)
+        else:
+            out = np.zeros(round(spec.duration_seconds * ctx.cache.sample_rate), dtype=np.float32)
+            for part in spec.parts:
+                g = 10 ** (rng.uniform(-gain_db, gain_db) / 20)
+                out += g * render(type(spec)((part,), spec.duration_seconds), ctx.cache)
+        if s3.augment_eq_db > 0:
+            out = random_mix_eq(out, ctx.cache.sample_rate, rng, s3.augment_eq_db)
         return out
 
     def step(rng: np.random.Generator) -> dict[str, float]:
