@@ -33,19 +33,16 @@ def one_hot(labels: list[str], rng: np.random.Generator, noise: float = 0.01) ->
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
-def test_a_space_that_follows_its_instrument_scores_100(rng, metric) -> None:
+@pytest.mark.parametrize(
+    ("follows", "expected"),
+    [("stem", (100.0, 0.0)), ("rest", (0.0, 100.0))],
+    ids=["follows-its-instrument", "follows-the-rest"],
+)
+def test_constructed_spaces_score_what_they_follow(rng, metric, follows, expected) -> None:
     stems, rests = grid(4, 5)
-    r = follow_rates(one_hot(stems, rng), stems, rests, metric)
-    assert r["follows_c"] == 100.0
-    assert r["follows_rest"] == 0.0
-
-
-@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
-def test_a_space_that_follows_the_rest_scores_0_on_follows_c(rng, metric) -> None:
-    stems, rests = grid(4, 5)
-    r = follow_rates(one_hot(rests, rng), stems, rests, metric)
-    assert r["follows_c"] == 0.0
-    assert r["follows_rest"] == 100.0
+    x = one_hot(stems if follows == "stem" else rests, rng)
+    r = follow_rates(x, stems, rests, metric)
+    assert (r["follows_c"], r["follows_rest"]) == expected
 
 
 def test_chance_levels_of_a_grid() -> None:
