@@ -163,3 +163,13 @@ def test_catalogue_is_well_formed() -> None:
         assert s.kind in ("recording", "electronic")
     for inst in ("drums", "bass", "piano", "guitar"):
         assert len({s.family_key for s in CATALOGUE if s.instrument == inst}) >= 4, inst
+
+
+def test_rests_without_drums_on_request(stand_in_sources, tmp_path) -> None:
+    m = build_set(tmp_path / "set", sources=stand_in_sources, focus=["guitar", "drums"], draws=1,
+                  n_stems=2, n_rests=3, seconds=3.0, drums_in_rest=False)  # fmt: skip
+    by_id = {s.id: s for s in stand_in_sources}
+    for x in m["mixes"]:
+        insts = [by_id[r].instrument for r in x["rest"]]
+        assert "drums" not in insts and x["focus"] not in insts and len(set(insts)) == 2
+    assert m["settings"]["drums_in_rest"] is False

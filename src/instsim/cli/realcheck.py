@@ -64,6 +64,8 @@ def real_check() -> None:
               help="Accompaniments per grid.")  # fmt: skip
 @click.option("--seconds", default=6.0, show_default=True, type=click.FloatRange(min=3.0),
               help="Length of each mix [s].")  # fmt: skip
+@click.option("--drums-in-rest/--no-drums-in-rest", default=True, show_default=True,
+              help="For a focus other than drums, put a drum loop in every rest.")  # fmt: skip
 @click.option("--overwrite", is_flag=True, help="Rebuild over an existing set.")
 def build(
     out_dir: str,
@@ -73,6 +75,7 @@ def build(
     stems: int,
     rests: int,
     seconds: float,
+    drums_in_rest: bool,
     overwrite: bool,
 ) -> None:
     """Assemble grids of mixes (focus recording + accompaniment) from real recordings."""
@@ -88,6 +91,7 @@ def build(
             n_stems=stems,
             n_rests=rests,
             seconds=seconds,
+            drums_in_rest=drums_in_rest,
             overwrite=overwrite,
         )
     except AudioDecodeError as exc:

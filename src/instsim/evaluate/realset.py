@@ -10,7 +10,8 @@ instrument finds the former nearest, one that follows the accompaniment the latt
 
 A rest is two recordings of two different instruments, neither ``c``: for
 ``c = drums`` two tonal parts (drum-less accompaniment); for any other ``c`` a
-drum loop plus one tonal part, as in most songs.
+drum loop plus one tonal part, as in most songs (or, with ``drums_in_rest=False``,
+two tonal parts: no drums at all, to see whether the drums are what a sub-space follows).
 
 Stems are cut to ``seconds`` from a random start, or looped when shorter (drum
 loops repeat as loops do; a held chord repeats). Loops keep their own tempi:
@@ -50,10 +51,6 @@ def _check_int(name: str, value: object, minimum: int) -> int:
     return int(value)
 
 
-def _rest_instruments(focus: str) -> tuple[str, ...]:
-    return tuple(i for i in _ALL if i != focus and not (focus == "drums" and i == "drums"))
-
-
 class _Loader:
     """Decode each source once (mono, ``sr``), RMS-normalised; bad files raise naming them."""
 
@@ -84,17 +81,22 @@ def _excerpt(y: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarra
 
 
 def _draw_rests(
-    pools: dict[str, list[RealSource]], focus: str, n: int, rng: np.random.Generator
+    pools: dict[str, list[RealSource]],
+    focus: str,
+    n: int,
+    rng: np.random.Generator,
+    drums_in_rest: bool,
 ) -> list[tuple[RealSource, RealSource]]:
-    """``n`` distinct pairs of sources of two different instruments other than ``focus``."""
-    insts = [i for i in _rest_instruments(focus) if pools.get(i)]
-    first = ["drums"] if focus != "drums" else insts
-    candidates: list[tuple[RealSource, RealSource]] = []
-    for a in first:
-        for b in insts:
-            if b == a or b == "drums" or (a != "drums" and b <= a):
-                continue
-            candidates += [(x, y) for x in pools[a] for y in pools[b]]
+    """``n`` distinct pairs of sources of two different instruments other than ``focus``.
+
+    With ``drums_in_rest`` (and ``focus != "drums"``) the first of each pair is a drum loop.
+    """
+    tonal = [i for i in _ALL if i not in (focus, "drums") and pools.get(i)]
+    with_drums = drums_in_rest and focus != "drums"
+    pairs = [("drums", b) for b in tonal] if with_drums else [
+        (a, b) for k, a in enumerate(tonal) for b in tonal[k + 1 :]
+    ]  # fmt: skip
+    candidates = [(x, y) for a, b in pairs for x in pools[a] for y in pools[b]]
     if len(candidates) < n:
         raise DatasetError(
             f"focus {focus!r}: only {len(candidates)} distinct rests can be made from the "
@@ -130,6 +132,7 @@ def build_set(
     seconds: float = 6.0,
     sample_rate: int = 22050,
     gain_db: float = 3.0,
+    drums_in_rest: bool = True,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
@@ -153,6 +156,9 @@ def build_set(
     sample_rate : int [Hz]
     gain_db : float [dB] >= 0
         Each part's gain is drawn uniformly in ``[-gain_db, +gain_db]`` after RMS levelling.
+    drums_in_rest : bool
+        For a focus other than drums, make each rest a drum loop plus one tonal part
+        (default, as in most songs); ``False``: two tonal parts, no drums anywhere.
     progress : callable ``(done, total)`` or None
 
     Returns
@@ -222,7 +228,7 @@ def build_set(
         for fi, f in enumerate(focus):
             rng = np.random.default_rng([seed, d, FOCUS_INSTRUMENTS.index(f)])
             stems = _draw_stems(pools[f], n_stems, rng)
-            rests = _draw_rests(pools, f, n_rests, rng)
+            rests = _draw_rests(pools, f, n_rests, rng, drums_in_rest)
             folder = out / f"draw-{d:02d}" / f
             folder.mkdir(parents=True, exist_ok=True)
             for i, stem in enumerate(stems):
@@ -265,6 +271,7 @@ def build_set(
             "seconds": float(seconds),
             "sample_rate": sample_rate,
             "gain_db": float(gain_db),
+            "drums_in_rest": bool(drums_in_rest),
         },
         "packages": {
             p.name: {"licence": p.licence, "note": p.licence_note}
