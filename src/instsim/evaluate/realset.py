@@ -93,8 +93,9 @@ def _draw_rests(
     """
     tonal = [i for i in _ALL if i not in (focus, "drums") and pools.get(i)]
     with_drums = drums_in_rest and focus != "drums"
+    # tonal pairs in name order (a < b), so draws stay the same as the set first measured
     pairs = [("drums", b) for b in tonal] if with_drums else [
-        (a, b) for k, a in enumerate(tonal) for b in tonal[k + 1 :]
+        (a, b) for a in tonal for b in tonal if a < b
     ]  # fmt: skip
     candidates = [(x, y) for a, b in pairs for x in pools[a] for y in pools[b]]
     if len(candidates) < n:
