@@ -23,6 +23,7 @@ _COMMANDS = {
     "dataset": "dataset:dataset",
     "train": "train:train",
     "evaluate": "evaluate:evaluate",
+    "real-check": "realcheck:real_check",
 }
 
 

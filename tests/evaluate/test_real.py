@@ -1,0 +1,116 @@
+"""The real-audio check's metric (constructed embeddings with known answers) and evaluate_set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from instsim.errors import ConfigError, DatasetError
+from instsim.evaluate.real import (
+    BASELINE,
+    evaluate_set,
+    follow_rates,
+    format_report,
+    logmel_stats,
+    nearest_other,
+)
+from instsim.evaluate.realset import build_set
+from instsim.frontend import LogMelConfig
+
+
+def grid(n_stems: int, n_rests: int) -> tuple[list[str], list[str]]:
+    stems = [f"s{i}" for i in range(n_stems) for _ in range(n_rests)]
+    rests = [f"r{j}" for _ in range(n_stems) for j in range(n_rests)]
+    return stems, rests
+
+
+def one_hot(labels: list[str], rng: np.random.Generator, noise: float = 0.01) -> np.ndarray:
+    names = sorted(set(labels))
+    x = np.array([[float(lab == n) for n in names] for lab in labels])
+    return x + noise * rng.standard_normal(x.shape)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+@pytest.mark.parametrize(
+    ("follows", "expected"),
+    [("stem", (100.0, 0.0)), ("rest", (0.0, 100.0))],
+    ids=["follows-its-instrument", "follows-the-rest"],
+)
+def test_constructed_spaces_score_what_they_follow(rng, metric, follows, expected) -> None:
+    stems, rests = grid(4, 5)
+    x = one_hot(stems if follows == "stem" else rests, rng)
+    r = follow_rates(x, stems, rests, metric)
+    assert (r["follows_c"], r["follows_rest"]) == expected
+
+
+def test_chance_levels_of_a_grid() -> None:
+    stems, rests = grid(8, 10)  # 80 mixes: 9 others share the stem, 7 share the rest
+    r = follow_rates(np.eye(80), stems, rests)
+    assert r["chance_c"] == pytest.approx(100 * 9 / 79)
+    assert r["chance_rest"] == pytest.approx(100 * 7 / 79)
+
+
+def test_random_embeddings_score_about_chance() -> None:
+    stems, rests = grid(8, 10)
+    rng = np.random.default_rng(0)
+    runs = [follow_rates(rng.standard_normal((80, 16)), stems, rests) for _ in range(200)]
+    assert np.mean([r["follows_c"] for r in runs]) == pytest.approx(100 * 9 / 79, abs=1.5)
+    assert np.mean([r["follows_rest"] for r in runs]) == pytest.approx(100 * 7 / 79, abs=1.5)
+
+
+def test_a_mix_is_never_its_own_nearest_and_ties_go_to_the_lower_index() -> None:
+    x = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    nn = nearest_other(x)
+    assert list(nn) == [1, 0, 0, 0]
+    assert all(nn != np.arange(4))
+
+
+def test_bad_inputs_are_named() -> None:
+    with pytest.raises(ConfigError, match="metric"):
+        nearest_other(np.eye(3), "manhattan")
+    with pytest.raises(ConfigError, match="embeddings"):
+        nearest_other(np.ones((1, 4)))
+    with pytest.raises(ConfigError, match="3 vectors, 2 stems"):
+        follow_rates(np.eye(3), ["a", "b"], ["x", "y"])
+
+
+def test_logmel_stats_are_standardised_and_tell_timbres_apart(rng) -> None:
+    cfg = LogMelConfig()
+    t = np.arange(22050) / 22050
+    low = [np.sin(2 * np.pi * 110 * t) + 0.01 * rng.standard_normal(len(t)) for _ in range(3)]
+    high = [np.sin(2 * np.pi * 3000 * t) + 0.01 * rng.standard_normal(len(t)) for _ in range(3)]
+    f = logmel_stats(low + high, cfg)
+    assert f.shape == (6, 2 * cfg.n_mels)
+    assert np.allclose(f.mean(axis=0), 0, atol=1e-9)
+    nn = nearest_other(f, "euclidean")
+    assert all(nn[:3] < 3) and all(nn[3:] >= 3)
+
+
+def test_evaluate_set_reports_every_space_and_the_baseline(
+    stand_in_sources, tmp_path: Path, extractor
+) -> None:
+    out = tmp_path / "set"
+    build_set(out, sources=stand_in_sources, focus=["drums", "guitar"], draws=2, n_stems=3,
+              n_rests=3, seconds=3.0)  # fmt: skip
+    seen = []
+    report = evaluate_set(out, extractor, progress=lambda d, n: seen.append((d, n)))
+    assert seen[-1] == (36, 36)
+    assert set(report["focus"]) == {"drums", "guitar"}
+    e = report["focus"]["drums"]
+    assert (e["n_stems"], e["n_rests"], e["n_mixes"], e["draws"]) == (3, 3, 9, 2)
+    assert e["chance_c"] == pytest.approx(100 * 2 / 8)
+    assert list(e["systems"]) == [*extractor.instruments, BASELINE]
+    for s in e["systems"].values():
+        assert len(s["follows_c"]) == 2
+        assert 0 <= s["follows_c_mean"] <= 100 and 0 <= s["follows_rest_mean"] <= 100
+        assert s["follows_c_mean"] == pytest.approx(np.mean(s["follows_c"]))
+    md = format_report(report)
+    assert "## focus: drums (3 drums recordings x 3 rests = 9 mixes, 2 draws)" in md
+    assert "| **drums** |" in md and "| chance | 25.0 |" in md
+
+
+def test_evaluate_set_without_a_manifest(tmp_path: Path, extractor) -> None:
+    with pytest.raises(DatasetError, match="real-check build"):
+        evaluate_set(tmp_path, extractor)
