@@ -26,15 +26,15 @@ from .errors import (
     ModelMismatchError,
     ModelNotFoundError,
     NonFiniteAudioError,
+    ParameterError,
+    PluginContractError,
     PluginNotFoundError,
     SilentAudioError,
     UnknownInstrumentError,
 )
+from .instruments import INSTRUMENTS
 
 __version__ = "0.1.0"
-
-#: Sub-space names of the default model, in embedding order.
-INSTRUMENTS: tuple[str, ...] = ("drums", "bass", "piano", "guitar", "others")
 
 __all__ = [
     "CSN",
@@ -50,6 +50,8 @@ __all__ = [
     "ModelMismatchError",
     "ModelNotFoundError",
     "NonFiniteAudioError",
+    "ParameterError",
+    "PluginContractError",
     "PluginNotFoundError",
     "SilentAudioError",
     "TrackEmbedding",

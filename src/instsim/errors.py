@@ -22,6 +22,8 @@ __all__ = [
     "ModelMismatchError",
     "ModelNotFoundError",
     "NonFiniteAudioError",
+    "ParameterError",
+    "PluginContractError",
     "PluginNotFoundError",
     "SilentAudioError",
     "UnknownInstrumentError",
@@ -110,6 +112,40 @@ class PluginNotFoundError(InstsimError, KeyError):
         super().__init__(
             f"no plugin named {name!r} in group {group!r}; available: {_choices(self.available)}"
         )
+
+
+class PluginContractError(InstsimError, TypeError):
+    """A registered plugin loads but does not meet its kind's contract (:mod:`instsim.contracts`).
+
+    Attributes
+    ----------
+    group, name, target, distribution : str
+        The entry-point group, the plugin's name, its ``module:attr`` and the
+        distribution (installed package) that registers it.
+    problems : list of str
+        What is wrong, one item per broken rule.
+    """
+
+    def __init__(
+        self, group: str, name: str, target: str, distribution: str, problems: Iterable[str]
+    ) -> None:
+        self.group = group
+        self.name = name
+        self.target = target
+        self.distribution = distribution
+        self.problems = list(problems)
+        super().__init__(
+            f"plugin {name!r} in {group!r} ({target}, from distribution {distribution!r}) "
+            f"does not meet the contract: {'; '.join(self.problems)}"
+        )
+
+
+class ParameterError(InstsimError, ValueError):
+    """A function argument has a value the function cannot use; the message names it."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(f"invalid value for {name!r}: {message}")
 
 
 class ModelNotFoundError(InstsimError, FileNotFoundError):

@@ -27,18 +27,16 @@ from torch import nn
 from . import registry
 from .errors import ConfigError, ModelMismatchError, ModelNotFoundError, UnknownInstrumentError
 from .frontend import LogMel, LogMelConfig
+from .instruments import INSTRUMENTS
 
 __all__ = [
     "CONFIG_NAME",
     "CSN",
-    "DEFAULT_INSTRUMENTS",
     "WEIGHTS_NAME",
     "CSNConfig",
     "missing_model_files",
 ]
 
-#: The paper's five conditions, in sub-space order.
-DEFAULT_INSTRUMENTS: tuple[str, ...] = ("drums", "bass", "piano", "guitar", "others")
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 FORMAT_VERSION = 1
@@ -77,7 +75,7 @@ class CSNConfig:
         Free-form model identifier (stored in outputs).
     """
 
-    instruments: tuple[str, ...] = DEFAULT_INSTRUMENTS
+    instruments: tuple[str, ...] = INSTRUMENTS
     subspace_dim: int = 128
     backbone: str = "unet"
     backbone_kwargs: dict[str, Any] = field(default_factory=dict)

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from instsim.cli import main
+from instsim.instruments import INSTRUMENTS
 
 SR = 22050
-GROUPS = ["drums", "bass", "piano", "guitar", "others"]
 UNET = {"channels": [4, 8, 8, 16, 16, 16]}
 FCN = {"channels": [4, 8, 8, 8, 8]}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -40,7 +40,7 @@ def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("run")
     Extractor.from_config({"backbone": "unet", "backbone_kwargs": UNET, "name": "tiny-csn"},
                           seed=0).save_pretrained(out)  # fmt: skip
-    for i, c in enumerate(GROUPS):
+    for i, c in enumerate(INSTRUMENTS):
         cfg = {"backbone": "fcn", "backbone_kwargs": FCN, "instruments": [c]}
         Extractor.from_config(cfg, seed=i + 1).save_pretrained(out / "stage1" / c)
     cfg = {"backbone": "fcn", "backbone_kwargs": FCN, "instruments": ["mix"]}
@@ -84,9 +84,9 @@ def test_end_to_end_reports_and_plots(
     # the schema of the issue: music_id.{3s,10s}.{instrument..., all}, pseudo_mix.{instrument}.{mean,std}
     assert set(rep["music_id"]) == {"3s", "10s"}
     for key in ("3s", "10s"):
-        assert set(rep["music_id"][key]) == {*GROUPS, "all"}
+        assert set(rep["music_id"][key]) == {*INSTRUMENTS, "all"}
         assert all(0.0 <= v <= 100.0 for v in rep["music_id"][key].values())
-    assert set(rep["pseudo_mix"]) == set(GROUPS)
+    assert set(rep["pseudo_mix"]) == set(INSTRUMENTS)
     for v in rep["pseudo_mix"].values():
         assert set(v) >= {"mean", "std", "draws"} and len(v["draws"]) == 2
         if v["mean"] is not None:
@@ -94,11 +94,11 @@ def test_end_to_end_reports_and_plots(
     # every system went through the same protocols
     systems = rep["systems"]
     assert list(systems) == ["csn", "v2", "fcn-clean", "fcn-mix", "baseline"]
-    assert set(systems["fcn-clean"]["music_id"]["3s"]) == set(GROUPS)
+    assert set(systems["fcn-clean"]["music_id"]["3s"]) == set(INSTRUMENTS)
     assert systems["fcn-clean"]["pseudo_mix"] == {}
-    assert set(systems["fcn-mix"]["pseudo_mix"]) == set(GROUPS)
+    assert set(systems["fcn-mix"]["pseudo_mix"]) == set(INSTRUMENTS)
     assert set(systems["baseline"]["music_id"]["10s"]) == {"all"}
-    assert set(systems["baseline"]["pseudo_mix"]) == set(GROUPS)
+    assert set(systems["baseline"]["pseudo_mix"]) == set(INSTRUMENTS)
     # the actual pseudo-mix counts are recorded, never more than asked
     for draws in rep["counts"]["pseudo_mix"].values():
         for d in draws:

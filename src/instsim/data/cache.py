@@ -66,7 +66,7 @@ def cache_key(dataset: Any, sample_rate: int, dtype: str = "float16") -> str:
         "path": _dataset_path(dataset),
         "sample_rate": int(sample_rate),
         "grouping": GROUPING_VERSION,
-        "groups": list(dataset.groups),
+        "groups": list(dataset.instruments),
         "dtype": dtype,
     }
     return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
@@ -89,7 +89,7 @@ def _build_one(job: dict[str, Any]) -> dict[str, Any]:
     from ..plugins.datasets import Multitrack, Stem
 
     stems = {sid: Stem(sid, group, path) for sid, (group, path) in job["stems"].items()}
-    mt = Multitrack(job["track_id"], stems, split=job["split"], groups=tuple(job["groups"]))
+    mt = Multitrack(job["track_id"], stems, split=job["split"], instruments=tuple(job["groups"]))
     signals = mt.load_groups(job["sample_rate"])
     info = analyse_piece(
         job["track_id"],
@@ -284,7 +284,7 @@ class GroupCache:
             "version": dataset.version,
             "data_home": _dataset_path(dataset),
             "sample_rate": int(sample_rate),
-            "groups": list(dataset.groups),
+            "groups": list(dataset.instruments),
             "grouping_version": GROUPING_VERSION,
             "dtype": dtype,
             "segment_seconds": float(segment_seconds),
@@ -331,7 +331,7 @@ class GroupCache:
                         for sid, s in mt.stems.items()
                         if s.audio_path is not None
                     },
-                    "groups": list(dataset.groups),
+                    "groups": list(dataset.instruments),
                     "dir": str(path / "tracks" / tid),
                     "sample_rate": int(sample_rate),
                     "dtype": dtype,

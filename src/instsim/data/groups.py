@@ -35,7 +35,6 @@ from ..errors import UnknownInstrumentError
 
 __all__ = [
     "GROUPING_VERSION",
-    "GROUPS",
     "PROGRAM_GROUPS",
     "SILENCE_DB",
     "GroupSignals",
@@ -46,8 +45,6 @@ __all__ = [
     "segment_activity",
 ]
 
-#: The five groups, in sub-space order.
-GROUPS: tuple[str, ...] = ("drums", "bass", "piano", "guitar", "others")
 
 #: General MIDI program numbers (0-based) of the pitched groups; drums go by ``is_drum``.
 PROGRAM_GROUPS: dict[str, range] = {
@@ -77,7 +74,7 @@ def group_of(program: int | None, is_drum: bool | None) -> str:
     Returns
     -------
     str
-        One of :data:`GROUPS`.
+        One of :data:`~instsim.instruments.INSTRUMENTS`.
 
     Examples
     --------
@@ -227,8 +224,8 @@ class GroupSignals:
     ----------
     sample_rate : int [Hz]
     signals : dict of group name -> np.ndarray [shape=(n_samples,), dtype=float32] or None
-        One entry per group of :data:`GROUPS` (or of the dataset's own groups);
-        ``None`` when no rendered stem belongs to the group. All arrays have
+        One entry per instrument of :data:`~instsim.instruments.INSTRUMENTS` (or of the
+        dataset's own instruments); ``None`` when no rendered stem belongs to the group. All arrays have
         the same length.
     stems : dict of group name -> list of str
         The stem ids summed into each group.

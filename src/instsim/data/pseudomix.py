@@ -32,7 +32,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import DatasetError, UnknownInstrumentError
-from .groups import GROUPS, SILENCE_DB, GroupSignals
+from ..instruments import INSTRUMENTS
+from .groups import SILENCE_DB, GroupSignals
 
 __all__ = [
     "GroupSource",
@@ -531,7 +532,7 @@ def render(
 
 
 def render_groups(
-    spec: SegmentSpec, source: GroupSource, groups: Sequence[str] = GROUPS
+    spec: SegmentSpec, source: GroupSource, groups: Sequence[str] = INSTRUMENTS
 ) -> dict[str, np.ndarray | None]:
     """Each group's clean signal inside a segment (the targets of the auxiliary loss).
 
@@ -603,7 +604,7 @@ class PseudoMix:
     focus: PieceInfo
     rest: PieceInfo
     condition: str
-    groups: tuple[str, ...] = GROUPS
+    groups: tuple[str, ...] = INSTRUMENTS
 
     @property
     def shift_seconds(self) -> float:
@@ -695,7 +696,7 @@ class TripletSampler:
         self,
         pieces: Iterable[PieceInfo] | Mapping[str, PieceInfo],
         *,
-        conditions: Sequence[str] = GROUPS,
+        conditions: Sequence[str] = INSTRUMENTS,
         bin_bpm: float = 5.0,
         fold: bool = True,
         low_bpm: float = 70.0,

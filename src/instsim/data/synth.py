@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, DatasetError
+from ..instruments import INSTRUMENTS
 from . import compose as _compose
 from .groups import group_of
 
@@ -878,7 +879,7 @@ class TrackSummary:
     wall_seconds : float [s]
         Time to compose, render and write it (0 when skipped).
     groups : tuple of str
-        Groups with a stem, in :data:`instsim.data.groups.GROUPS` order.
+        Groups with a stem, in :data:`instsim.instruments.INSTRUMENTS` order.
     n_stems : int
     """
 
@@ -987,16 +988,10 @@ def _render_track(job: tuple[Any, ...]) -> TrackSummary:
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
-    groups = tuple(g for g in _groups_order() if g in song.groups)
+    groups = tuple(g for g in INSTRUMENTS if g in song.groups)
     return TrackSummary(
         index, tid, split, final, False, time.perf_counter() - t0, groups, len(song.stems)
     )
-
-
-def _groups_order() -> tuple[str, ...]:
-    from .groups import GROUPS
-
-    return GROUPS
 
 
 def _existing_summary(index: int, split: str, path: Path) -> TrackSummary:
@@ -1006,7 +1001,7 @@ def _existing_summary(index: int, split: str, path: Path) -> TrackSummary:
         meta = yaml.safe_load(fh) or {}
     stems = meta.get("stems") or {}
     present = {group_of(s.get("program_num"), s.get("is_drum")) for s in stems.values()}
-    groups = tuple(g for g in _groups_order() if g in present)
+    groups = tuple(g for g in INSTRUMENTS if g in present)
     return TrackSummary(index, track_id(index), split, path, True, 0.0, groups, len(stems))
 
 

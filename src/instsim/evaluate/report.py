@@ -26,6 +26,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..instruments import INSTRUMENTS
+
 __all__ = ["PAPER_TABLE1", "PAPER_TABLE2", "render_markdown", "write_report"]
 
 #: Table 1 of the paper: music-ID kNN accuracy [%] on Slakh2100 test (``None``: not reported).
@@ -70,7 +72,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 def _instruments(report: Mapping[str, Any]) -> list[str]:
     """Row names: the paper's instruments first, then any other sub-space measured."""
-    names = ["drums", "bass", "piano", "guitar", "others"]
+    names = list(INSTRUMENTS)
     for sy in report.get("systems", {}).values():
         for per_len in sy.get("music_id", {}).values():
             names += [n for n in per_len if n not in names and n != "all"]
@@ -135,7 +137,7 @@ def _systems_tables(report: Mapping[str, Any], key: str, field: str) -> list[str
 
 
 def _table2(report: Mapping[str, Any]) -> list[str]:
-    insts = ["drums", "bass", "piano", "guitar", "others"]
+    insts = list(INSTRUMENTS)
     insts += [c for c in report.get("pseudo_mix", {}) if c not in insts]
     rows = [[f"{v} (paper)"] + [_pct(t.get(c), 1) for c in insts] for v, t in PAPER_TABLE2.items()]
     for sy in report["systems"].values():

@@ -282,7 +282,7 @@ def run_evaluation(
     for p in protocols:
         if p not in PROTOCOLS:
             raise ConfigError("protocol", f"unknown protocol {p!r}; valid: {', '.join(PROTOCOLS)}")
-    groups = tuple(dataset.groups)
+    groups = tuple(dataset.instruments)
     ids = dataset.track_ids(split)
     main = systems[0]
     main_rate = int(next(iter(main.embedders.values())).sample_rate)
