@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DatasetError, UnknownInstrumentError
+from ..errors import DatasetError, ParameterError, UnknownInstrumentError
 from .groups import GROUPING_VERSION, SILENCE_DB, GroupSignals
 from .pseudomix import PieceInfo, analyse_piece
 
@@ -271,11 +271,13 @@ class GroupCache:
         GroupCache
         """
         if dtype not in _DTYPES:
-            raise ValueError(f"dtype must be one of {_DTYPES}, got {dtype!r}")
+            raise ParameterError("dtype", f"got {dtype!r}; valid: {', '.join(map(repr, _DTYPES))}")
         if on_error not in ("raise", "skip"):
-            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+            raise ParameterError("on_error", f"got {on_error!r}; valid: 'raise', 'skip'")
         if not (isinstance(sample_rate, int) and sample_rate > 0):
-            raise ValueError(f"sample_rate must be a positive integer [Hz], got {sample_rate!r}")
+            raise ParameterError(
+                "sample_rate", f"must be a positive integer [Hz], got {sample_rate!r}"
+            )
         path = cls.path_for(dataset, cache_dir, sample_rate, dtype)
         (path / "tracks").mkdir(parents=True, exist_ok=True)
         ids = list(track_ids) if track_ids is not None else dataset.track_ids(split)

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import UnknownInstrumentError
+from ..errors import ParameterError, UnknownInstrumentError
 
 __all__ = [
     "GROUPING_VERSION",
@@ -92,10 +92,10 @@ def group_of(program: int | None, is_drum: bool | None) -> str:
 
 def _check_grid(sr: int, segment_seconds: float, hop_seconds: float) -> tuple[int, int]:
     if sr <= 0:
-        raise ValueError(f"sample rate must be > 0 Hz, got {sr}")
+        raise ParameterError("sr", f"must be > 0 Hz, got {sr}")
     for name, v in (("segment_seconds", segment_seconds), ("hop_seconds", hop_seconds)):
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-            raise ValueError(f"{name} must be a positive number of seconds, got {v!r}")
+            raise ParameterError(name, f"must be a positive number of seconds, got {v!r}")
     return max(1, round(segment_seconds * sr)), max(1, round(hop_seconds * sr))
 
 
@@ -208,7 +208,7 @@ def passes_test_filter(activity: Mapping[str, np.ndarray], min_fraction: float =
         ``False`` also for a piece that is silent everywhere.
     """
     if not 0.0 <= min_fraction <= 1.0:
-        raise ValueError(f"min_fraction must be in [0, 1], got {min_fraction}")
+        raise ParameterError("min_fraction", f"must be in [0, 1], got {min_fraction}")
     fractions = active_fractions(activity)
     present = [g for g, a in activity.items() if np.asarray(a).any()]
     if not present:

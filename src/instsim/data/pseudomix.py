@@ -31,7 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import DatasetError, UnknownInstrumentError
+from ..errors import DatasetError, ParameterError, UnknownInstrumentError
 from ..instruments import INSTRUMENTS
 from .groups import SILENCE_DB, GroupSignals
 
@@ -283,7 +283,7 @@ def fold_tempo(bpm: float, low_bpm: float = 70.0) -> float:
     compatible tempi) then land in the same tempo group.
     """
     if not (bpm > 0 and math.isfinite(bpm)):
-        raise ValueError(f"tempo must be a positive number of BPM, got {bpm!r}")
+        raise ParameterError("bpm", f"tempo must be a positive number of BPM, got {bpm!r}")
     while bpm < low_bpm:
         bpm *= 2.0
     while bpm >= 2.0 * low_bpm:
@@ -315,7 +315,7 @@ def tempo_groups(
     dict of bin index -> sorted list of track ids
     """
     if not bin_bpm > 0:
-        raise ValueError(f"bin_bpm must be > 0, got {bin_bpm}")
+        raise ParameterError("bin_bpm", f"must be > 0, got {bin_bpm}")
     out: dict[int, list[str]] = {}
     for tid, bpm in tempi.items():
         if bpm is None:
@@ -480,10 +480,14 @@ class MemorySource:
                 self._signals[tid] = s
         if sample_rate is None:
             if len(rates) != 1:
-                raise ValueError("pass sample_rate (signals have none or several rates)")
+                raise ParameterError(
+                    "sample_rate", "pass it: the signals have none or several rates"
+                )
             sample_rate = rates.pop()
         elif rates - {sample_rate}:
-            raise ValueError(f"signals at {sorted(rates)} Hz, expected {sample_rate} Hz")
+            raise ParameterError(
+                "sample_rate", f"signals at {sorted(rates)} Hz, expected {sample_rate} Hz"
+            )
         self.sample_rate = int(sample_rate)
 
     def signal(self, track_id: str, group: str) -> np.ndarray | None:
@@ -705,13 +709,15 @@ class TripletSampler:
         max_tries: int = 200,
     ) -> None:
         if additional not in ("all", "present", "none"):
-            raise ValueError(f"additional must be 'all', 'present' or 'none', got {additional!r}")
+            raise ParameterError(
+                "additional", f"got {additional!r}; valid: 'all', 'present', 'none'"
+            )
         items = list(pieces.values()) if isinstance(pieces, Mapping) else list(pieces)
         self.pieces: dict[str, PieceInfo] = {p.track_id: p for p in items}
         self.conditions = tuple(conditions)
         grids = {(p.segment_seconds, p.hop_seconds) for p in items}
         if len(grids) > 1:
-            raise ValueError(f"pieces are on different segment grids: {sorted(grids)}")
+            raise ParameterError("pieces", f"on different segment grids: {sorted(grids)}")
         for p in items:
             missing = set(self.conditions) - set(p.activity)
             if missing:

@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DatasetError
+from ..errors import ConfigError, DatasetError, ParameterError
 from ..instruments import INSTRUMENTS
 from . import compose as _compose
 from .groups import group_of
@@ -276,7 +276,7 @@ def _biquad(kind: str, f0: float, sr: int, q: float = 0.7071, gain_db: float = 0
         ]
         den = [(a + 1) - (a - 1) * cw + s, 2 * ((a - 1) - (a + 1) * cw), (a + 1) - (a - 1) * cw - s]
     else:  # pragma: no cover - internal
-        raise ValueError(kind)
+        raise ParameterError("kind", repr(kind))
     return np.array([*(x / den[0] for x in b), 1.0, den[1] / den[0], den[2] / den[0]])
 
 

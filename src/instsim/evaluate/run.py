@@ -147,6 +147,7 @@ def load_systems(
     ModelNotFoundError, ModelMismatchError
     """
     from ..extractor import Extractor
+    from ..model import missing_model_files
 
     def source(ext: Extractor) -> str:
         p = Path(ext.model_id).expanduser()
@@ -174,7 +175,7 @@ def load_systems(
     fcns = {
         c: Extractor.from_pretrained(root / "stage1" / c, device=device)
         for c in main.instruments
-        if (root / "stage1" / c / "config.json").is_file()
+        if not missing_model_files(root / "stage1" / c)
     }
     if fcns:
         src = str(root / "stage1")
@@ -188,7 +189,7 @@ def load_systems(
                 "fcn-mix", fcns, clean=False, label="per-instrument FCN, mix", source=src
             )
         )
-    if (root / "baseline" / "config.json").is_file():
+    if not missing_model_files(root / "baseline"):
         ext = Extractor.from_pretrained(root / "baseline", device=device)
         systems.append(
             System.whole(
