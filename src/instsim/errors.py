@@ -19,6 +19,7 @@ __all__ = [
     "DatasetError",
     "EmptyAudioError",
     "InstsimError",
+    "MissingExtraError",
     "ModelMismatchError",
     "ModelNotFoundError",
     "NonFiniteAudioError",
@@ -111,6 +112,20 @@ class PluginNotFoundError(InstsimError, KeyError):
         self.available = sorted(available)
         super().__init__(
             f"no plugin named {name!r} in group {group!r}; available: {_choices(self.available)}"
+        )
+
+
+class MissingExtraError(InstsimError, ImportError):
+    """A feature needs an optional dependency that is not installed (see :mod:`instsim.extras`)."""
+
+    def __init__(self, extra: str, feature: str, missing: Iterable[str]) -> None:
+        self.extra = extra
+        self.feature = feature
+        self.missing = list(missing)
+        super().__init__(
+            f"{feature} needs the optional dependencies of instsim[{extra}], and "
+            f"{', '.join(self.missing)} {'is' if len(self.missing) == 1 else 'are'} not "
+            f"installed: pip install 'instsim[{extra}]'"
         )
 
 

@@ -3,7 +3,7 @@
 ``CSN`` maps a batch of mono waveforms (or of log-mel spectrograms) to embeddings
 of ``len(instruments) * subspace_dim`` dimensions. Sub-space ``c`` is the slice
 ``[c * D, (c + 1) * D)``; its mask ``m_c`` is one there and zero elsewhere
-(method.md, "Notation"). The masks are fixed, not learned.
+(docs/method.md, "Notation"). The masks are fixed, not learned.
 
 Persistence goes through huggingface_hub's :class:`~huggingface_hub.ModelHubMixin`:
 ``save_pretrained`` writes ``config.json`` + ``model.safetensors`` (never a

@@ -1,4 +1,4 @@
-"""Pseudo-mixes, onset alignment, tempo groups and the triplets of method.md."""
+"""Pseudo-mixes, onset alignment, tempo groups and the triplets of docs/method.md."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,33 @@ def test_help_reads_like_a_man_page() -> None:
                 "--draws", "--device", "--cache-dir", "--batch-size", "--no-plots", "--compare"):  # fmt: skip
         assert opt in res.output
     assert "Exit codes" in res.output and "Example" in res.output
+
+
+@pytest.mark.slow
+def test_without_matplotlib_the_report_is_written_and_plots_skipped(
+    synth_corpus: Path, variant_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain install (no instsim[plots]): warned at the door, numbers written, no figures."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
+    out = tmp_path / "eval"
+    res = CliRunner().invoke(
+        main,
+        ["evaluate", "--model", str(variant_dir), "--dataset", "slakh",
+         "--data-home", str(synth_corpus), "--split", "test", "--out", str(out),
+         "--cache-dir", str(tmp_path / "cache"), "--protocol", "music-id", "--workers", "1",
+         "--device", "cpu", "--quiet"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert res.output.count("instsim[plots]") == 1  # one line, at the door
+    assert "warning: t-SNE plots will be skipped: matplotlib is not installed" in res.output
+    rep = json.loads((out / "report.json").read_text())
+    assert set(rep["music_id"]["3s"]) == {*INSTRUMENTS, "all"}
+    assert rep["plots"] == [
+        {
+            "kind": "t-SNE",
+            "view": "all",
+            "skipped": "matplotlib is not installed (pip install 'instsim[plots]')",
+        }
+    ]
+    assert "skipped, matplotlib is not installed" in (out / "report.md").read_text()
+    assert not (out / "plots").exists()

@@ -1,7 +1,7 @@
 """Instrument groups (Slakh's recipe) and per-segment silence.
 
 The paper groups Slakh's stems into five instruments, following Slakh's own
-recipe (method.md, "Data"):
+recipe (docs/method.md, "Data"):
 
 ==========  ==============================================================
 group       stems

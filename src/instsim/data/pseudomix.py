@@ -1,4 +1,4 @@
-"""Pseudo-mixed pieces and the triplets built from them (paper §3.1, method.md).
+"""Pseudo-mixed pieces and the triplets built from them (paper §3.1, docs/method.md).
 
 A pseudo-mix ``(A_c + B_¬c)`` puts group ``c`` of piece ``A`` over every other
 group of piece ``B``. Only pieces of one *tempo group* are mixed, and the two
@@ -18,7 +18,7 @@ build identical audio:
 
 :func:`render` turns a spec into audio from any :class:`GroupSource` (the
 memory-mapped :class:`instsim.data.cache.GroupCache`, or :class:`MemorySource`).
-:class:`TripletSampler` draws the basic and additional triplets of method.md
+:class:`TripletSampler` draws the basic and additional triplets of docs/method.md
 from per-piece summaries (:class:`PieceInfo`), without touching audio.
 """
 
@@ -661,7 +661,7 @@ class PseudoMix:
 
 # -- the triplet sampler ---------------------------------------------------------------------------
 class TripletSampler:
-    """Draw the basic and additional triplets of method.md from a set of pieces.
+    """Draw the basic and additional triplets of docs/method.md from a set of pieces.
 
     For condition ``c``: pieces ``A``, ``B``, ``C`` are distinct and of one tempo
     group, ``c`` is present in ``A`` and ``C``, and every part is non-silent
@@ -688,7 +688,7 @@ class TripletSampler:
     bin_bpm, fold, low_bpm
         Tempo grouping (:func:`tempo_groups`).
     additional : {"all", "present", "none"}
-        Which additional triplets to add: for every ``c' != c`` (method.md),
+        Which additional triplets to add: for every ``c' != c`` (docs/method.md),
         only for the ``c'`` active in the anchor, or none (the "basic" variant).
     seed : int
         Seeds the generator: the same seed and pieces give the same triplets.

@@ -1070,13 +1070,17 @@ def synthesize_corpus(
 
     Raises
     ------
+    MissingExtraError
+        ``instsim[synth]`` (pretty_midi, pyfluidsynth) is not installed.
     ConfigError
         A bad parameter, soundfont or kit soundfont.
     DatasetError
         ``out_dir`` is not usable (see the folder rules).
     """
     from .. import __version__
+    from ..extras import require
 
+    require("synth", "synthesize_corpus")  # before any work, not in a worker process
     t_start = time.perf_counter()
     fractions = _check_params(
         n_songs, seconds, seed, sample_rate, split_fractions, workers, start_index

@@ -1,6 +1,6 @@
 """k-nearest-neighbour music-ID prediction, with the pseudo-mix exclusion rule.
 
-Both of the paper's protocols (method.md, "Evaluation protocols") predict a
+Both of the paper's protocols (docs/method.md, "Evaluation protocols") predict a
 segment's label by majority vote of its ``k`` nearest *other* segments. The
 pseudo-mix protocol additionally removes, when predicting a segment of
 ``(A_c + B_¬c)``, every segment that contains ``B_¬c`` (same "rest" source).

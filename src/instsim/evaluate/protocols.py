@@ -1,6 +1,6 @@
 """The paper's two evaluation protocols, for any network that embeds waveforms.
 
-Both protocols (method.md, "Evaluation protocols"; docs/evaluation.md) label
+Both protocols (docs/method.md, "Evaluation protocols"; docs/evaluation.md) label
 segments by the piece they come from and score a leave-one-out kNN vote
 (:mod:`instsim.evaluate.knn`, ``k = 5``):
 
@@ -623,7 +623,7 @@ def pseudo_mix_accuracy(
     """kNN accuracy [%] of the focused piece in ``system``'s view for ``pm.condition``.
 
     When predicting a segment of ``(A_c + B_¬c)``, every segment whose rest
-    comes from ``B`` is removed from the neighbours (method.md; the query's own
+    comes from ``B`` is removed from the neighbours (docs/method.md; the query's own
     pseudo-mix included).
 
     Returns

@@ -15,7 +15,7 @@ returns (accuracies in percent; ``None`` where a number could not be measured).
 * the counts behind each number (pieces, segments, pseudo-mixes per draw),
   pieces the test filter removed, and the t-SNE figures.
 
-The paper's numbers are :data:`PAPER_TABLE1` and :data:`PAPER_TABLE2` (method.md).
+The paper's numbers are :data:`PAPER_TABLE1` and :data:`PAPER_TABLE2` (docs/method.md).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,7 +43,29 @@ from .protocols import (
     pseudo_mix_accuracy,
 )
 
-__all__ = ["PROTOCOLS", "EvaluationSettings", "load_systems", "run_evaluation"]
+__all__ = [
+    "PROTOCOLS",
+    "EvaluationSettings",
+    "PlotsSkippedWarning",
+    "load_systems",
+    "plots_unavailable",
+    "run_evaluation",
+]
+
+
+class PlotsSkippedWarning(UserWarning):
+    """The t-SNE figures cannot be drawn (``instsim[plots]`` missing); the report is written."""
+
+
+def plots_unavailable() -> str | None:
+    """Why the t-SNE figures cannot be drawn here (``None``: they can)."""
+    from ..extras import missing
+
+    lacking = missing("plots")
+    if not lacking:
+        return None
+    return f"{', '.join(lacking)} is not installed (pip install 'instsim[plots]')"
+
 
 #: Protocol names accepted by :func:`run_evaluation`.
 PROTOCOLS: tuple[str, ...] = ("music-id", "pseudo-mix")
@@ -258,7 +281,9 @@ def run_evaluation(
     out_dir : path or None
         Folder for ``report.json``, ``report.md`` and ``plots/``; ``None`` writes nothing.
     plots : bool
-        Draw the t-SNE figures (needs ``out_dir``).
+        Draw the t-SNE figures (needs ``out_dir``). Without ``instsim[plots]``
+        (matplotlib) they are skipped with a :class:`PlotsSkippedWarning` given before
+        any work, and the report says so; the numbers are computed and written.
     progress : callable(stage, done, total) or None
 
     Returns
@@ -277,6 +302,9 @@ def run_evaluation(
     from ..data.cache import GroupCache
 
     t0 = time.perf_counter()
+    no_plots_why = plots_unavailable() if plots and out_dir is not None else None
+    if no_plots_why:
+        warnings.warn(f"t-SNE plots will be skipped: {no_plots_why}", PlotsSkippedWarning, 2)
     s = settings or EvaluationSettings()
     if not systems:
         raise ConfigError("systems", "nothing to evaluate")
@@ -434,7 +462,9 @@ def run_evaluation(
 
         out = Path(out_dir).expanduser()
         out.mkdir(parents=True, exist_ok=True)
-        if plots:
+        if plots and no_plots_why:
+            report["plots"] = [{"kind": "t-SNE", "view": "all", "skipped": no_plots_why}]
+        elif plots:
             from .plots import evaluation_plots
 
             report["plots"] = evaluation_plots(

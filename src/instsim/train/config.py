@@ -1,7 +1,7 @@
 """Training configuration: dataclasses loaded from YAML or TOML and validated before any work.
 
 A config names its dataset, backbones and losses by plugin name and holds every
-hyper-parameter of the three stages (method.md):
+hyper-parameter of the three stages (docs/method.md):
 
 1. ``stage1``: one per-instrument network (``fcn``) per instrument, plain triplet
    loss on clean stems (track-based triplets).
