@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import torch
 from torch import nn
 
 __all__ = ["Loss", "MaskedTripletStyleLoss", "TargetStyleLoss", "TripletStyleLoss"]
@@ -44,11 +43,6 @@ class TripletStyleLoss(Loss):
 
     kind: ClassVar[str] = "triplet"
 
-    def forward(  # pragma: no cover - abstract
-        self, anchor: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor
-    ) -> torch.Tensor:
-        raise NotImplementedError
-
 
 class MaskedTripletStyleLoss(Loss):
     """Contract for triplet losses on one condition's sub-space (stage 3).
@@ -59,15 +53,6 @@ class MaskedTripletStyleLoss(Loss):
 
     kind: ClassVar[str] = "masked_triplet"
 
-    def forward(  # pragma: no cover - abstract
-        self,
-        anchor: torch.Tensor,
-        positive: torch.Tensor,
-        negative: torch.Tensor,
-        masks: torch.Tensor,
-    ) -> torch.Tensor:
-        raise NotImplementedError
-
 
 class TargetStyleLoss(Loss):
     """Contract for losses towards a target embedding (stage 2, stage 3's auxiliary term).
@@ -76,8 +61,3 @@ class TargetStyleLoss(Loss):
     """
 
     kind: ClassVar[str] = "target"
-
-    def forward(  # pragma: no cover - abstract
-        self, embedding: torch.Tensor, target: torch.Tensor
-    ) -> torch.Tensor:
-        raise NotImplementedError
