@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from instsim.data.groups import GROUPS
 from instsim.data.pseudomix import estimate_tempo, first_onset, fold_tempo
+from instsim.instruments import INSTRUMENTS
 from instsim.plugins.datasets import open_dataset
 
 SR = 22050
@@ -74,12 +74,12 @@ def main() -> None:
 
     t_a = songs[a][2]
     t_b = songs[b][2]
-    rest = tuple(g for g in GROUPS if g != "drums")
+    rest = tuple(g for g in INSTRUMENTS if g != "drums")
     clips = {
-        "song_a.flac": cut(a, GROUPS, t_a),
-        "song_b.flac": cut(b, GROUPS, t_b),
+        "song_a.flac": cut(a, INSTRUMENTS, t_a),
+        "song_b.flac": cut(b, INSTRUMENTS, t_b),
         "song_a_drums_over_b.flac": cut(a, ("drums",), t_a) + cut(b, rest, t_b),
-        "song_c.flac": cut(c, GROUPS, songs[c][2]),
+        "song_c.flac": cut(c, INSTRUMENTS, songs[c][2]),
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

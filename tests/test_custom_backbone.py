@@ -70,7 +70,7 @@ def test_cli_lists_the_plugin(installed_plugin: Path) -> None:
         PYTHONPATH=os.pathsep.join([str(installed_plugin), os.environ.get("PYTHONPATH", "")]),
     )
     out = subprocess.run(
-        [sys.executable, "-m", "instsim", "plugins", "--group", "backbones"],
+        [sys.executable, "-m", "instsim", "plugins", "--kind", "backbones"],
         capture_output=True,
         text=True,
         env=env,

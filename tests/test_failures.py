@@ -198,3 +198,33 @@ def test_errors_survive_pickling(err: InstsimError) -> None:
     back = pickle.loads(pickle.dumps(err))
     assert type(back) is type(err) and str(back) == str(err)
     assert back.__dict__ == err.__dict__
+
+
+def _bad_arguments() -> list:
+    from instsim.data.groups import n_segments, passes_test_filter
+    from instsim.data.pseudomix import fold_tempo, tempo_groups
+    from instsim.evaluate.knn import knn_predict
+    from instsim.segments import segment_stream
+
+    x = np.zeros((3, 4), np.float32)
+    return [
+        ("k", lambda: knn_predict(x, ["a", "b", "c"], k=0)),
+        ("labels", lambda: knn_predict(x, ["a"], k=1)),
+        ("sr", lambda: n_segments(10, 0)),
+        ("hop_seconds", lambda: n_segments(10, 22050, 3.0, -1.0)),
+        ("min_fraction", lambda: passes_test_filter({"drums": np.ones(2, bool)}, 2.0)),
+        ("bpm", lambda: fold_tempo(-3.0)),
+        ("bin_bpm", lambda: tempo_groups({"a": 120.0}, bin_bpm=0)),
+        ("length, hop", lambda: list(segment_stream([np.zeros(10, np.float32)], 0, 1))),
+    ]
+
+
+@pytest.mark.parametrize("i", range(8))
+def test_bad_arguments_raise_parameter_error_naming_them(i: int) -> None:
+    from instsim.errors import ParameterError
+
+    name, call = _bad_arguments()[i]
+    with pytest.raises(ParameterError) as err:
+        call()
+    assert err.value.name == name and repr(name) in str(err.value)
+    assert isinstance(err.value, (InstsimError, ValueError))

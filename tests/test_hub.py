@@ -133,12 +133,17 @@ def test_export_float16_copy_embeds_within_1e3(tmp_path: Path, untrained_model_d
     assert (dst / "model.safetensors").stat().st_size < 0.55 * (
         untrained_model_dir / "model.safetensors"
     ).stat().st_size
-    readme = (dst / "README.md").read_text()
-    assert (
-        readme.startswith("---\nlibrary_name: instsim")
-        and "datasets:" in readme
-        and "# A model" in readme
-    )
+    from huggingface_hub import ModelCard
+
+    written = ModelCard.load(dst / "README.md")
+    assert written.data.library_name == "instsim" and written.data.license == "mit"
+    assert written.data.datasets == ["synthetic"] and "instsim" in written.data.tags
+    assert written.text.strip() == "# A model"
+    assert sorted(p.name for p in dst.iterdir()) == [
+        "README.md",
+        "config.json",
+        "model.safetensors",
+    ]
     y = music(8.0, seed=5)
     full = Extractor.from_pretrained(untrained_model_dir).embed(y, 22050, aggregate=None)
     half = Extractor.from_pretrained(dst).embed(y, 22050, aggregate=None)
@@ -153,3 +158,46 @@ def test_bundled_model_folder_loads_by_repo_id(hub: HubServer, tmp_path: Path) -
     assert res["ok"] and res["id"] == "instsim/default"
     y = np.sin(np.linspace(0, 3000, 22050 * 4)).astype(np.float32)
     np.testing.assert_allclose(res["vec"], Extractor.from_pretrained().embed(y, 22050), atol=1e-6)
+
+
+def test_export_keeps_a_cards_own_header_and_refuses_bad_input(
+    tmp_path: Path, untrained_model_dir: Path
+) -> None:
+    from huggingface_hub import ModelCard
+
+    from instsim.errors import ModelNotFoundError, ParameterError
+    from instsim.hub import export_model
+
+    card = tmp_path / "card.md"
+    card.write_text("---\nlicense: apache-2.0\nlanguage: en\n---\n\n# Mine\n")
+    dst = export_model(untrained_model_dir, tmp_path / "e", dtype="float32", model_card=card)
+    written = ModelCard.load(dst / "README.md")
+    assert written.data.license == "apache-2.0" and written.data.language == "en"
+    assert written.data.library_name == "instsim" and written.text.strip() == "# Mine"
+    with pytest.raises(ParameterError, match="'dtype'.*'int8'.*'float16'"):
+        export_model(untrained_model_dir, tmp_path / "x", dtype="int8")
+    with pytest.raises(ModelNotFoundError, match="nope.md"):
+        export_model(untrained_model_dir, tmp_path / "x", model_card=tmp_path / "nope.md")
+
+
+def test_every_save_writes_weights_then_config_atomically(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A save that dies leaves a folder without config.json, never old config + new weights."""
+    import safetensors.torch
+    import torch
+
+    from instsim.model import CONFIG_NAME, missing_model_files, write_model_files
+
+    folder = tmp_path / "m"
+    write_model_files(folder, {"a": 1}, {"w": torch.ones(2)})
+    assert not missing_model_files(folder)
+    assert json.loads((folder / CONFIG_NAME).read_text()) == {"a": 1}
+
+    def dies(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(safetensors.torch, "save_file", dies)
+    with pytest.raises(KeyboardInterrupt):
+        write_model_files(folder, {"a": 2}, {"w": torch.zeros(2)})
+    assert missing_model_files(folder) == [CONFIG_NAME]  # incomplete: never loaded as a model

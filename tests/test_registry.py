@@ -5,11 +5,9 @@ from __future__ import annotations
 import importlib.metadata as md
 
 import pytest
-import torch
 
 from instsim import registry
 from instsim.errors import InstsimError, PluginNotFoundError
-from instsim.plugins.backbones import Backbone
 
 
 def test_builtins_are_registered_through_entry_points() -> None:
@@ -28,35 +26,9 @@ def test_unknown_name_lists_available() -> None:
     assert isinstance(err.value, KeyError)
 
 
-def test_unknown_group() -> None:
-    with pytest.raises(PluginNotFoundError, match="backbones"):
+def test_unknown_kind_lists_the_kinds() -> None:
+    with pytest.raises(PluginNotFoundError, match="plugin kinds.*'backbones'"):
         registry.available("models")
-
-
-@pytest.mark.parametrize("name", ["unet", "fcn"])
-def test_backbone_contract(name: str) -> None:
-    """Every registered backbone: [B, 1, n_mels, frames] -> [B, dim], any length."""
-    cls = registry.load("backbones", name)
-    assert issubclass(cls, Backbone)
-    net = cls(n_mels=64, embedding_dim=48).eval()
-    for frames in (151, 501):
-        out = net(torch.randn(2, 1, 64, frames))
-        assert out.shape == (2, 48)
-        assert torch.isfinite(out).all()
-
-
-@pytest.mark.parametrize("name", ["triplet", "masked_triplet", "auxiliary"])
-def test_losses_load_and_return_scalars(name: str) -> None:
-    cls = registry.load("losses", name)
-    loss = cls()
-    a, p, n = (torch.randn(4, 10) for _ in range(3))
-    if name == "triplet":
-        v = loss(a, p, n)
-    elif name == "masked_triplet":
-        v = loss(a, p, n, torch.ones(4, 10))
-    else:
-        v = loss(a, p)
-    assert v.ndim == 0 and torch.isfinite(v)
 
 
 def _fake_eps(monkeypatch: pytest.MonkeyPatch, extra: list[md.EntryPoint]) -> None:

@@ -23,18 +23,19 @@ from .errors import (
     DatasetError,
     EmptyAudioError,
     InstsimError,
+    MissingExtraError,
     ModelMismatchError,
     ModelNotFoundError,
     NonFiniteAudioError,
+    ParameterError,
+    PluginContractError,
     PluginNotFoundError,
     SilentAudioError,
     UnknownInstrumentError,
 )
+from .instruments import INSTRUMENTS
 
 __version__ = "0.1.0"
-
-#: Sub-space names of the default model, in embedding order.
-INSTRUMENTS: tuple[str, ...] = ("drums", "bass", "piano", "guitar", "others")
 
 __all__ = [
     "CSN",
@@ -47,9 +48,12 @@ __all__ = [
     "Extractor",
     "InstsimError",
     "LogMelConfig",
+    "MissingExtraError",
     "ModelMismatchError",
     "ModelNotFoundError",
     "NonFiniteAudioError",
+    "ParameterError",
+    "PluginContractError",
     "PluginNotFoundError",
     "SilentAudioError",
     "TrackEmbedding",

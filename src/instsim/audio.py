@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AudioDecodeError, EmptyAudioError, NonFiniteAudioError
+from .errors import AudioDecodeError, EmptyAudioError, NonFiniteAudioError, ParameterError
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -290,7 +290,7 @@ def stream_audio(
     _check_path(p)
     check_wav_truncation(p)
     if block_seconds <= 0:
-        raise ValueError(f"block_seconds must be > 0, got {block_seconds}")
+        raise ParameterError("block_seconds", f"must be > 0, got {block_seconds}")
     try:
         f = sf.SoundFile(str(p))
     except Exception as exc:

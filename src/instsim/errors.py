@@ -19,9 +19,12 @@ __all__ = [
     "DatasetError",
     "EmptyAudioError",
     "InstsimError",
+    "MissingExtraError",
     "ModelMismatchError",
     "ModelNotFoundError",
     "NonFiniteAudioError",
+    "ParameterError",
+    "PluginContractError",
     "PluginNotFoundError",
     "SilentAudioError",
     "UnknownInstrumentError",
@@ -110,6 +113,54 @@ class PluginNotFoundError(InstsimError, KeyError):
         super().__init__(
             f"no plugin named {name!r} in group {group!r}; available: {_choices(self.available)}"
         )
+
+
+class MissingExtraError(InstsimError, ImportError):
+    """A feature needs an optional dependency that is not installed (see :mod:`instsim.extras`)."""
+
+    def __init__(self, extra: str, feature: str, missing: Iterable[str]) -> None:
+        self.extra = extra
+        self.feature = feature
+        self.missing = list(missing)
+        super().__init__(
+            f"{feature} needs the optional dependencies of instsim[{extra}], and "
+            f"{', '.join(self.missing)} {'is' if len(self.missing) == 1 else 'are'} not "
+            f"installed: pip install 'instsim[{extra}]'"
+        )
+
+
+class PluginContractError(InstsimError, TypeError):
+    """A registered plugin loads but does not meet its kind's contract (:mod:`instsim.contracts`).
+
+    Attributes
+    ----------
+    group, name, target, distribution : str
+        The entry-point group, the plugin's name, its ``module:attr`` and the
+        distribution (installed package) that registers it.
+    problems : list of str
+        What is wrong, one item per broken rule.
+    """
+
+    def __init__(
+        self, group: str, name: str, target: str, distribution: str, problems: Iterable[str]
+    ) -> None:
+        self.group = group
+        self.name = name
+        self.target = target
+        self.distribution = distribution
+        self.problems = list(problems)
+        super().__init__(
+            f"plugin {name!r} in {group!r} ({target}, from distribution {distribution!r}) "
+            f"does not meet the contract: {'; '.join(self.problems)}"
+        )
+
+
+class ParameterError(InstsimError, ValueError):
+    """A function argument has a value the function cannot use; the message names it."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(f"invalid value for {name!r}: {message}")
 
 
 class ModelNotFoundError(InstsimError, FileNotFoundError):

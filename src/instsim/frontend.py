@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import ConfigError
+from .errors import ConfigError, ParameterError
 
 __all__ = ["LogMel", "LogMelConfig", "mel_filterbank"]
 
@@ -161,7 +161,9 @@ class LogMel(nn.Module):
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         if wave.ndim != 2:
-            raise ValueError(f"LogMel expects [batch, n_samples], got shape {tuple(wave.shape)}")
+            raise ParameterError(
+                "wave", f"LogMel expects [batch, n_samples], got shape {tuple(wave.shape)}"
+            )
         c = self.config
         spec = torch.stft(
             wave,

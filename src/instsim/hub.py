@@ -11,14 +11,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 from importlib import resources
 from pathlib import Path
 
-from .errors import InstsimError, ModelNotFoundError
-from .model import CONFIG_NAME, CSN, WEIGHTS_NAME, missing_model_files
+from .errors import InstsimError, ModelNotFoundError, ParameterError
+from .model import CONFIG_NAME, CSN, WEIGHTS_NAME, missing_model_files, write_model_files
 
-__all__ = ["DEFAULT_MODEL", "bundled_model_dir", "export_model", "load_model", "model_source"]
+__all__ = [
+    "CARD_METADATA",
+    "DEFAULT_MODEL",
+    "bundled_model_dir",
+    "export_model",
+    "load_model",
+    "model_source",
+]
 
 #: Name of the bundled default model.
 DEFAULT_MODEL = "default"
@@ -124,6 +132,16 @@ def load_model(
     return model, where
 
 
+#: Hub metadata of an exported model's card; a card's own YAML header and ``card_metadata``
+#: override it.
+CARD_METADATA: dict = {
+    "library_name": "instsim",
+    "license": "mit",
+    "pipeline_tag": "feature-extraction",
+    "tags": ["audio", "music", "music-similarity", "instsim"],
+}
+
+
 def export_model(
     source: str | os.PathLike,
     destination: str | os.PathLike,
@@ -135,10 +153,12 @@ def export_model(
     """Write a compact, publishable copy of a model folder.
 
     The copy holds ``config.json``, ``model.safetensors`` (weights cast to ``dtype``;
-    float16 halves the size and keeps embeddings within about 1e-3) and, when
-    ``model_card`` is given, a ``README.md`` made of that text under a Hugging Face
-    metadata header, so the folder can be pushed to the Hub as it is
-    (``huggingface_hub.upload_folder`` or ``Extractor.push_to_hub``).
+    float16 halves the size and keeps embeddings within about 1e-3), written by
+    :func:`instsim.model.write_model_files` like every model save, and, when
+    ``model_card`` is given, a ``README.md``: that Markdown as a
+    :class:`huggingface_hub.ModelCard` whose metadata is :data:`CARD_METADATA`, then
+    the file's own YAML header, then ``card_metadata``. The folder can be pushed to
+    the Hub as it is (``huggingface_hub.upload_folder`` or ``Extractor.push_to_hub``).
 
     Parameters
     ----------
@@ -148,42 +168,41 @@ def export_model(
         Created if needed; existing files of the same names are replaced.
     dtype : {"float16", "bfloat16", "float32"}
     model_card : path or None
-        A Markdown file to use as the model card.
+        A Markdown file to use as the model card (it may start with a YAML header).
     card_metadata : dict or None
-        Extra YAML metadata for the card (``license``, ``tags`` ...).
-    """
+        Extra Hub metadata for the card (``license``, ``tags``, ``datasets`` ...).
 
+    Raises
+    ------
+    ParameterError
+        ``dtype`` is not one of the three.
+    ModelNotFoundError
+        ``source`` lacks ``config.json`` or ``model.safetensors``, or ``model_card`` is missing.
+    """
     import torch
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file
 
     dtypes = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
     if dtype not in dtypes:
-        raise ValueError(f"dtype must be one of {sorted(dtypes)}, got {dtype!r}")
-    src, dst = Path(source), Path(destination)
+        raise ParameterError("dtype", f"got {dtype!r}; valid: {', '.join(map(repr, dtypes))}")
+    src = Path(source)
     missing = missing_model_files(src)
     if missing:
         raise ModelNotFoundError(f"model folder {str(src)!r} lacks {', '.join(missing)}")
-    dst.mkdir(parents=True, exist_ok=True)
+    if model_card is not None and not Path(model_card).is_file():
+        raise ModelNotFoundError(f"model card {str(model_card)!r} does not exist")
     tensors = {
-        k: (v.to(dtypes[dtype]) if v.is_floating_point() else v).contiguous()
+        k: (v.to(dtypes[dtype]) if v.is_floating_point() else v)
         for k, v in load_file(str(src / WEIGHTS_NAME)).items()
     }
-    save_file(tensors, str(dst / WEIGHTS_NAME), metadata={"format": "pt", "dtype": dtype})
-    (dst / CONFIG_NAME).write_text(
-        (src / CONFIG_NAME).read_text(encoding="utf-8"), encoding="utf-8"
-    )
+    config = json.loads((src / CONFIG_NAME).read_text(encoding="utf-8"))
+    dst = write_model_files(destination, config, tensors, metadata={"dtype": dtype})
     if model_card is not None:
-        import yaml
+        from huggingface_hub import ModelCard, ModelCardData
 
-        meta = {
-            "library_name": "instsim",
-            "license": "mit",
-            "pipeline_tag": "feature-extraction",
-            "tags": ["audio", "music", "music-similarity", "instsim"],
-        }
-        meta.update(card_metadata or {})
-        body = Path(model_card).read_text(encoding="utf-8")
-        (dst / "README.md").write_text(
-            f"---\n{yaml.safe_dump(meta, sort_keys=False)}---\n\n{body}", encoding="utf-8"
+        card = ModelCard.load(Path(model_card))
+        card.data = ModelCardData(
+            **{**CARD_METADATA, **card.data.to_dict(), **(card_metadata or {})}
         )
+        card.save(dst / "README.md")
     return dst

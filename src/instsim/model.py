@@ -3,7 +3,7 @@
 ``CSN`` maps a batch of mono waveforms (or of log-mel spectrograms) to embeddings
 of ``len(instruments) * subspace_dim`` dimensions. Sub-space ``c`` is the slice
 ``[c * D, (c + 1) * D)``; its mask ``m_c`` is one there and zero elsewhere
-(method.md, "Notation"). The masks are fixed, not learned.
+(docs/method.md, "Notation"). The masks are fixed, not learned.
 
 Persistence goes through huggingface_hub's :class:`~huggingface_hub.ModelHubMixin`:
 ``save_pretrained`` writes ``config.json`` + ``model.safetensors`` (never a
@@ -27,18 +27,18 @@ from torch import nn
 from . import registry
 from .errors import ConfigError, ModelMismatchError, ModelNotFoundError, UnknownInstrumentError
 from .frontend import LogMel, LogMelConfig
+from .instruments import INSTRUMENTS
 
 __all__ = [
     "CONFIG_NAME",
     "CSN",
-    "DEFAULT_INSTRUMENTS",
     "WEIGHTS_NAME",
     "CSNConfig",
+    "load_weights",
     "missing_model_files",
+    "write_model_files",
 ]
 
-#: The paper's five conditions, in sub-space order.
-DEFAULT_INSTRUMENTS: tuple[str, ...] = ("drums", "bass", "piano", "guitar", "others")
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 FORMAT_VERSION = 1
@@ -77,7 +77,7 @@ class CSNConfig:
         Free-form model identifier (stored in outputs).
     """
 
-    instruments: tuple[str, ...] = DEFAULT_INSTRUMENTS
+    instruments: tuple[str, ...] = INSTRUMENTS
     subspace_dim: int = 128
     backbone: str = "unet"
     backbone_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -234,12 +234,8 @@ class CSN(
 
     # ---- persistence (huggingface_hub mixin hooks) -------------------------------
     def _save_pretrained(self, save_directory: Path) -> None:
-        from safetensors.torch import save_model
-
-        save_model(self, str(Path(save_directory) / WEIGHTS_NAME))
-        (Path(save_directory) / CONFIG_NAME).write_text(
-            json.dumps(self.config.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8"
-        )
+        state = {k: v.detach() for k, v in self.state_dict().items()}
+        write_model_files(save_directory, self.config.to_dict(), state)
 
     @classmethod
     def _from_pretrained(
@@ -294,6 +290,56 @@ class CSN(
         model.to(map_location)
         model.eval()
         return model
+
+
+def write_model_files(
+    folder: str | os.PathLike,
+    config: dict[str, Any],
+    tensors: dict[str, torch.Tensor],
+    *,
+    metadata: dict[str, str] | None = None,
+) -> Path:
+    """Write a model folder: :data:`WEIGHTS_NAME`, then :data:`CONFIG_NAME`. Every model save goes here.
+
+    ``CSN.save_pretrained`` (and so ``push_to_hub``, ``Extractor.save_pretrained`` and
+    every checkpoint training publishes) and :func:`instsim.hub.export_model` use it.
+    Each file is written under a temporary name in ``folder`` and renamed over the
+    old one; an old ``config.json`` is removed first and the new one written last, so
+    a folder that holds ``config.json`` holds the weights that fit it, even if the
+    process dies half-way (resumable training relies on this).
+
+    Parameters
+    ----------
+    folder : path
+        Created if needed.
+    config : dict
+        The model config (``CSNConfig.to_dict()``), written as JSON.
+    tensors : dict of str -> Tensor
+        The state dict to store (any dtype; made contiguous).
+    metadata : dict of str -> str, optional
+        safetensors header metadata (``{"format": "pt"}`` is always set).
+
+    Returns
+    -------
+    Path
+        ``folder``.
+    """
+    from safetensors.torch import save_file
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CONFIG_NAME).unlink(missing_ok=True)
+    tmp = folder / f".{WEIGHTS_NAME}.partial"
+    save_file(
+        {k: v.contiguous() for k, v in tensors.items()},
+        str(tmp),
+        metadata={"format": "pt", **(metadata or {})},
+    )
+    tmp.replace(folder / WEIGHTS_NAME)
+    tmp = folder / f".{CONFIG_NAME}.partial"
+    tmp.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(folder / CONFIG_NAME)
+    return folder
 
 
 def load_weights(model: nn.Module, weights: str | os.PathLike, source: str = "") -> None:

@@ -1,14 +1,11 @@
-"""Plugin registry: one shape for every entry-point group.
+"""Plugin registry: one shape for every plugin kind.
 
-instsim discovers backbones, datasets and losses through Python entry points:
-
-=====================  ==============================================================
-group                  contract
-=====================  ==============================================================
-``instsim.backbones``  :class:`instsim.plugins.backbones.Backbone` subclass
-``instsim.datasets``   :class:`instsim.plugins.datasets.MultitrackDataset` subclass
-``instsim.losses``     ``torch.nn.Module`` subclass (see :mod:`instsim.plugins.losses`)
-=====================  ==============================================================
+instsim discovers backbones, datasets and losses (the plugin *kinds*,
+:data:`PLUGIN_KINDS`) through Python entry points, one entry-point group per kind
+(``instsim.backbones``, ``instsim.datasets``, ``instsim.losses``). Every plugin it
+loads is checked against its kind's contract (:mod:`instsim.contracts`); one that
+breaks it is a :class:`~instsim.errors.PluginContractError` naming the plugin, its
+distribution and what is wrong.
 
 Built-in plugins are registered through instsim's own ``pyproject.toml``, so they
 take the same path as a third-party package's. Discovery is cached; call
@@ -30,16 +27,13 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+from .contracts import CONTRACTS
 from .errors import InstsimError, PluginNotFoundError
 
-__all__ = ["GROUPS", "PluginInfo", "available", "describe", "load", "refresh"]
+__all__ = ["PLUGIN_KINDS", "PluginInfo", "available", "describe", "load", "refresh"]
 
-#: Short group names and their entry-point groups.
-GROUPS: dict[str, str] = {
-    "backbones": "instsim.backbones",
-    "datasets": "instsim.datasets",
-    "losses": "instsim.losses",
-}
+#: Plugin kinds (short names) and their entry-point groups.
+PLUGIN_KINDS: dict[str, str] = {kind: c.group for kind, c in CONTRACTS.items()}
 
 _OWN_DIST = "instsim"
 
@@ -59,12 +53,13 @@ _cache: dict[str, dict[str, EntryPoint]] = {}
 _loaded: dict[tuple[str, str], Any] = {}
 
 
-def _group(group: str) -> str:
-    if group in GROUPS:
-        return GROUPS[group]
-    if group in GROUPS.values():
-        return group
-    raise PluginNotFoundError("groups", group, GROUPS)
+def _group(kind: str) -> str:
+    """The entry-point group of ``kind`` (a short name or the group itself)."""
+    if kind in PLUGIN_KINDS:
+        return PLUGIN_KINDS[kind]
+    if kind in PLUGIN_KINDS.values():
+        return kind
+    raise PluginNotFoundError("plugin kinds", kind, PLUGIN_KINDS)
 
 
 def _dist_name(ep: EntryPoint) -> str:
@@ -104,14 +99,14 @@ def refresh() -> None:
     _loaded.clear()
 
 
-def available(group: str) -> list[str]:
-    """Sorted plugin names in ``group`` (``"backbones"``, ``"datasets"`` or ``"losses"``)."""
-    return sorted(_discover(_group(group)))
+def available(kind: str) -> list[str]:
+    """Sorted plugin names of ``kind`` (``"backbones"``, ``"datasets"`` or ``"losses"``)."""
+    return sorted(_discover(_group(kind)))
 
 
-def describe(group: str | None = None) -> list[PluginInfo]:
-    """Every plugin in ``group`` (or in all groups) with the distribution that provides it."""
-    groups = [_group(group)] if group else list(GROUPS.values())
+def describe(kind: str | None = None) -> list[PluginInfo]:
+    """Every plugin of ``kind`` (or of all kinds) with the distribution that provides it."""
+    groups = [_group(kind)] if kind else list(PLUGIN_KINDS.values())
     out = []
     for full in groups:
         for name, ep in sorted(_discover(full).items()):
@@ -124,17 +119,19 @@ def describe(group: str | None = None) -> list[PluginInfo]:
     return out
 
 
-def load(group: str, name: str) -> Any:
-    """Load the object registered as ``name`` in ``group``.
+def load(kind: str, name: str) -> Any:
+    """Load the plugin registered as ``name`` of ``kind`` and check it against its contract.
 
     Raises
     ------
     PluginNotFoundError
         ``name`` is not registered; the message lists the available names.
+    PluginContractError
+        The plugin loads but breaks its kind's contract (:mod:`instsim.contracts`).
     InstsimError
         The plugin is registered but its module fails to import.
     """
-    full = _group(group)
+    full = _group(kind)
     key = (full, name)
     if key in _loaded:
         return _loaded[key]
@@ -148,5 +145,7 @@ def load(group: str, name: str) -> Any:
             f"plugin {name!r} in {full!r} ({eps[name].value}, from {_dist_name(eps[name])!r}) "
             f"failed to load: {type(exc).__name__}: {exc}"
         ) from exc
+    contract = next(c for c in CONTRACTS.values() if c.group == full)
+    contract.check(obj, name, eps[name].value, _dist_name(eps[name]))
     _loaded[key] = obj
     return obj

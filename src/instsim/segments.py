@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import ParameterError
+
 __all__ = ["Segment", "segment_rms_db", "segment_stream"]
 
 
@@ -54,7 +56,7 @@ def segment_stream(blocks: Iterable[np.ndarray], length: int, hop: int) -> Itera
     Segment
     """
     if length <= 0 or hop <= 0:
-        raise ValueError(f"segment length and hop must be > 0, got {length}, {hop}")
+        raise ParameterError("length, hop", f"must be > 0, got {length}, {hop}")
     buf = np.zeros(0, dtype=np.float32)
     buf_start = 0  # absolute sample index of buf[0]
     next_start = 0

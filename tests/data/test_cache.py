@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from instsim.data.cache import GroupCache, cache_key
-from instsim.data.groups import GROUPS
 from instsim.data.pseudomix import TripletSampler, analyse_piece, render
 from instsim.errors import DatasetError, UnknownInstrumentError
+from instsim.instruments import INSTRUMENTS
 from instsim.plugins.datasets.slakh import SlakhDataset
 
 SR = 16000
@@ -39,7 +39,7 @@ def test_round_trip_equals_direct_decoding(dataset, cache32):
     assert cache32.track_ids("test") == ["Track00005", "Track00006"]
     for tid in dataset.track_ids():
         direct = dataset.multitrack(tid).load_groups(SR)
-        for g in GROUPS:
+        for g in INSTRUMENTS:
             cached = cache32.signal(tid, g)
             if direct.signals[g] is None:
                 assert cached is None
@@ -69,7 +69,7 @@ def test_float16_cache_and_process_pool(dataset, cache32, tmp_path):
     c16 = GroupCache.build(dataset, tmp_path, SR, dtype="float16", workers=2, tempo_method="degara")
     assert c16.path != cache32.path and c16.dtype == "float16"
     for tid in dataset.track_ids():
-        for g in GROUPS:
+        for g in INSTRUMENTS:
             a, b = c16.signal(tid, g), cache32.signal(tid, g)
             assert (a is None) == (b is None)
             if a is not None:

@@ -7,7 +7,6 @@ import pytest
 import soundfile as sf
 
 from instsim.data.groups import (
-    GROUPS,
     GroupSignals,
     active_fractions,
     group_of,
@@ -16,6 +15,7 @@ from instsim.data.groups import (
     segment_activity,
 )
 from instsim.errors import UnknownInstrumentError
+from instsim.instruments import INSTRUMENTS
 from instsim.segments import segment_rms_db, segment_stream
 
 SR = 16000
@@ -62,7 +62,7 @@ def test_handwritten_metadata_maps_to_groups(slakh_home):
     assert mt.stems["S06"].audio_rendered is False and not mt.stems["S06"].has_audio
 
     g = mt.load_groups(SR)
-    assert g.groups == GROUPS
+    assert g.groups == INSTRUMENTS
     assert g.stems["others"] == ["S04", "S05"]
     stems_dir = slakh_home / "slakh2100_flac_redux" / "train" / "Track00001" / "stems"
     s04, _ = sf.read(stems_dir / "S04.flac", dtype="float32")
@@ -70,7 +70,7 @@ def test_handwritten_metadata_maps_to_groups(slakh_home):
     np.testing.assert_allclose(g.signal("others"), s04 + s05, atol=1e-6)
     s01, _ = sf.read(stems_dir / "S01.flac", dtype="float32")
     np.testing.assert_allclose(g.signal("bass"), s01, atol=1e-6)
-    np.testing.assert_allclose(g.mix(), sum(g.signals[k] for k in GROUPS), atol=1e-6)
+    np.testing.assert_allclose(g.mix(), sum(g.signals[k] for k in INSTRUMENTS), atol=1e-6)
 
 
 def test_absent_and_silent_groups(slakh_home):

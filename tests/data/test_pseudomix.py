@@ -1,11 +1,11 @@
-"""Pseudo-mixes, onset alignment, tempo groups and the triplets of method.md."""
+"""Pseudo-mixes, onset alignment, tempo groups and the triplets of docs/method.md."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from instsim.data.groups import GROUPS, GroupSignals
+from instsim.data.groups import GroupSignals
 from instsim.data.pseudomix import (
     MemorySource,
     PartSpec,
@@ -23,6 +23,7 @@ from instsim.data.pseudomix import (
     tempo_groups,
 )
 from instsim.errors import DatasetError, UnknownInstrumentError
+from instsim.instruments import INSTRUMENTS
 
 SR = 22050
 
@@ -97,7 +98,7 @@ def test_pseudomix_aligns_first_onsets():
     spec = pm.spec()
     assert spec.duration_seconds == pytest.approx(a.duration)
     focus = render(spec, src, groups=["drums"])
-    rest = render(spec, src, groups=[g for g in GROUPS if g != "drums"])
+    rest = render(spec, src, groups=[g for g in INSTRUMENTS if g != "drums"])
     # A's drums keep their place; B's rest is moved so its first onset lands on A's
     assert first_sound(focus) == pytest.approx(0.7, abs=1e-3)
     assert first_sound(rest) == pytest.approx(0.7, abs=0.03)
@@ -122,7 +123,7 @@ HOP, SEG, N_SEG, RATE = 1.5, 3.0, 19, 100  # 30 s pieces, 19 segments; tiny sign
 
 def _piece(tid: str, tempo: float | None, onset: float | None, active: dict[str, str]) -> PieceInfo:
     acts = {}
-    for g in GROUPS:
+    for g in INSTRUMENTS:
         pattern = active.get(g, "")
         acts[g] = np.array(
             [pattern[i % len(pattern)] == "1" if pattern else False for i in range(N_SEG)]
@@ -132,7 +133,7 @@ def _piece(tid: str, tempo: float | None, onset: float | None, active: dict[str,
 
 @pytest.fixture
 def pieces() -> dict[str, PieceInfo]:
-    full = {g: "1" for g in GROUPS}
+    full = {g: "1" for g in INSTRUMENTS}
     out = [
         _piece("P1", 120.0, 0.2, full),
         _piece("P2", 121.0, 1.0, {"drums": "1", "bass": "10", "others": "1"}),
@@ -159,14 +160,14 @@ def test_sampler_groups_by_tempo_and_excludes_what_cannot_be_mixed(pieces):
     assert "< 3 pieces" in s.excluded["Q1"] and "tempo" in s.excluded["R1"]
 
 
-@pytest.mark.parametrize("condition", GROUPS)
+@pytest.mark.parametrize("condition", INSTRUMENTS)
 def test_basic_and_additional_triplets_follow_method_md(pieces, condition):
     s = TripletSampler(pieces, seed=1)
     for _ in range(10):
         triplets = s.sample(condition)
         basic, extra = triplets[0], triplets[1:]
         c = condition
-        rest = tuple(g for g in GROUPS if g != c)
+        rest = tuple(g for g in INSTRUMENTS if g != c)
         a_id, b_id, c_id = basic.pieces
         assert basic.kind == "basic" and basic.condition == basic.base_condition == c
         assert len({a_id, b_id, c_id}) == 3
@@ -176,7 +177,7 @@ def test_basic_and_additional_triplets_follow_method_md(pieces, condition):
         shift_c = C.first_onset_seconds - A.first_onset_seconds
         # anchor: a segment of the original A, with A_c and A_not-c playing
         (anchor_part,) = basic.anchor.parts
-        assert anchor_part.track_id == a_id and anchor_part.groups == GROUPS
+        assert anchor_part.track_id == a_id and anchor_part.groups == INSTRUMENTS
         t_a = anchor_part.offset_seconds
         assert _active_at(A, [c], t_a) and _active_at(A, rest, t_a)
         # positive = (A_c + B_not-c): shares the anchor's c
@@ -206,7 +207,8 @@ def test_basic_and_additional_triplets_follow_method_md(pieces, condition):
 def test_rendered_triplet_parts_come_from_the_right_pieces(pieces):
     rng = np.random.default_rng(0)
     signals = {
-        t: {g: rng.standard_normal(30 * RATE).astype(np.float32) for g in GROUPS} for t in pieces
+        t: {g: rng.standard_normal(30 * RATE).astype(np.float32) for g in INSTRUMENTS}
+        for t in pieces
     }
     src = MemorySource(signals, sample_rate=RATE)
     basic = TripletSampler(pieces, seed=3).sample("bass")[0]
@@ -221,9 +223,9 @@ def test_rendered_triplet_parts_come_from_the_right_pieces(pieces):
         return out
 
     anchor, positive, negative = basic.render(src)
-    rest = [g for g in GROUPS if g != "bass"]
+    rest = [g for g in INSTRUMENTS if g != "bass"]
     np.testing.assert_allclose(
-        anchor, cut(a_id, GROUPS, basic.anchor.parts[0].offset_seconds), atol=1e-5
+        anchor, cut(a_id, INSTRUMENTS, basic.anchor.parts[0].offset_seconds), atol=1e-5
     )
     np.testing.assert_allclose(
         render(basic.negative, src, groups=rest),
@@ -266,7 +268,7 @@ def test_additional_variants(pieces):
         basic, *extra = s.sample("drums")
         a = pieces[basic.pieces[0]]
         k = round(basic.anchor.parts[0].offset_seconds / HOP)
-        assert [t.condition for t in extra] == [g for g in GROUPS[1:] if a.activity[g][k]]
+        assert [t.condition for t in extra] == [g for g in INSTRUMENTS[1:] if a.activity[g][k]]
 
 
 def test_sampler_errors(pieces):

@@ -341,4 +341,4 @@ def test_every_dataset_plugin_honours_the_contract(name):
     cls = registry.load("datasets", name)
     assert isinstance(cls, type) and issubclass(cls, MultitrackDataset)
     assert cls.name == name and not cls.__abstractmethods__
-    assert set(cls.groups) == {"drums", "bass", "piano", "guitar", "others"}
+    assert set(cls.instruments) == {"drums", "bass", "piano", "guitar", "others"}

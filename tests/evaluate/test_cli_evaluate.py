@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from instsim.cli import main
+from instsim.instruments import INSTRUMENTS
 
 SR = 22050
-GROUPS = ["drums", "bass", "piano", "guitar", "others"]
 UNET = {"channels": [4, 8, 8, 16, 16, 16]}
 FCN = {"channels": [4, 8, 8, 8, 8]}
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -40,7 +41,7 @@ def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("run")
     Extractor.from_config({"backbone": "unet", "backbone_kwargs": UNET, "name": "tiny-csn"},
                           seed=0).save_pretrained(out)  # fmt: skip
-    for i, c in enumerate(GROUPS):
+    for i, c in enumerate(INSTRUMENTS):
         cfg = {"backbone": "fcn", "backbone_kwargs": FCN, "instruments": [c]}
         Extractor.from_config(cfg, seed=i + 1).save_pretrained(out / "stage1" / c)
     cfg = {"backbone": "fcn", "backbone_kwargs": FCN, "instruments": ["mix"]}
@@ -84,9 +85,9 @@ def test_end_to_end_reports_and_plots(
     # the schema of the issue: music_id.{3s,10s}.{instrument..., all}, pseudo_mix.{instrument}.{mean,std}
     assert set(rep["music_id"]) == {"3s", "10s"}
     for key in ("3s", "10s"):
-        assert set(rep["music_id"][key]) == {*GROUPS, "all"}
+        assert set(rep["music_id"][key]) == {*INSTRUMENTS, "all"}
         assert all(0.0 <= v <= 100.0 for v in rep["music_id"][key].values())
-    assert set(rep["pseudo_mix"]) == set(GROUPS)
+    assert set(rep["pseudo_mix"]) == set(INSTRUMENTS)
     for v in rep["pseudo_mix"].values():
         assert set(v) >= {"mean", "std", "draws"} and len(v["draws"]) == 2
         if v["mean"] is not None:
@@ -94,11 +95,11 @@ def test_end_to_end_reports_and_plots(
     # every system went through the same protocols
     systems = rep["systems"]
     assert list(systems) == ["csn", "v2", "fcn-clean", "fcn-mix", "baseline"]
-    assert set(systems["fcn-clean"]["music_id"]["3s"]) == set(GROUPS)
+    assert set(systems["fcn-clean"]["music_id"]["3s"]) == set(INSTRUMENTS)
     assert systems["fcn-clean"]["pseudo_mix"] == {}
-    assert set(systems["fcn-mix"]["pseudo_mix"]) == set(GROUPS)
+    assert set(systems["fcn-mix"]["pseudo_mix"]) == set(INSTRUMENTS)
     assert set(systems["baseline"]["music_id"]["10s"]) == {"all"}
-    assert set(systems["baseline"]["pseudo_mix"]) == set(GROUPS)
+    assert set(systems["baseline"]["pseudo_mix"]) == set(INSTRUMENTS)
     # the actual pseudo-mix counts are recorded, never more than asked
     for draws in rep["counts"]["pseudo_mix"].values():
         for d in draws:
@@ -169,3 +170,33 @@ def test_help_reads_like_a_man_page() -> None:
                 "--draws", "--device", "--cache-dir", "--batch-size", "--no-plots", "--compare"):  # fmt: skip
         assert opt in res.output
     assert "Exit codes" in res.output and "Example" in res.output
+
+
+@pytest.mark.slow
+def test_without_matplotlib_the_report_is_written_and_plots_skipped(
+    synth_corpus: Path, variant_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plain install (no instsim[plots]): warned at the door, numbers written, no figures."""
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
+    out = tmp_path / "eval"
+    res = CliRunner().invoke(
+        main,
+        ["evaluate", "--model", str(variant_dir), "--dataset", "slakh",
+         "--data-home", str(synth_corpus), "--split", "test", "--out", str(out),
+         "--cache-dir", str(tmp_path / "cache"), "--protocol", "music-id", "--workers", "1",
+         "--device", "cpu", "--quiet"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert res.output.count("instsim[plots]") == 1  # one line, at the door
+    assert "warning: t-SNE plots will be skipped: matplotlib is not installed" in res.output
+    rep = json.loads((out / "report.json").read_text())
+    assert set(rep["music_id"]["3s"]) == {*INSTRUMENTS, "all"}
+    assert rep["plots"] == [
+        {
+            "kind": "t-SNE",
+            "view": "all",
+            "skipped": "matplotlib is not installed (pip install 'instsim[plots]')",
+        }
+    ]
+    assert "skipped, matplotlib is not installed" in (out / "report.md").read_text()
+    assert not (out / "plots").exists()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from instsim.data.groups import GROUPS, GroupSignals
+from instsim.data.groups import GroupSignals
 from instsim.data.pseudomix import MemorySource, PieceInfo
 from instsim.errors import ConfigError, UnknownInstrumentError
 from instsim.evaluate.knn import knn_accuracy
@@ -25,6 +25,7 @@ from instsim.evaluate.protocols import (
     music_id_segments,
     pseudo_mix_accuracy,
 )
+from instsim.instruments import INSTRUMENTS
 
 SR = 4000
 BAND_HZ = 400.0  # group g owns [g * BAND_HZ, (g + 1) * BAND_HZ)
@@ -39,7 +40,7 @@ def freq(piece: int, group: int) -> float:
 class Oracle:
     """Sub-space ``g`` = normalised spectrum of band ``g`` in ``D`` bins (counts its calls)."""
 
-    instruments = GROUPS
+    instruments = INSTRUMENTS
     subspace_dim = D
     sample_rate = SR
 
@@ -53,8 +54,8 @@ class Oracle:
         self.last = batch.copy()
         spec = np.abs(np.fft.rfft(batch, axis=1))
         f = np.fft.rfftfreq(batch.shape[1], 1 / SR)
-        out = np.zeros((batch.shape[0], len(GROUPS) * D), np.float32)
-        for g in range(len(GROUPS)):
+        out = np.zeros((batch.shape[0], len(INSTRUMENTS) * D), np.float32)
+        for g in range(len(INSTRUMENTS)):
             for b in range(D):
                 lo = g * BAND_HZ + b * BIN_HZ
                 m = (f >= lo) & (f < lo + BIN_HZ)
@@ -85,7 +86,7 @@ def make_pieces(
     for i in range(n):
         tid = f"P{i:02d}"
         groups = {}
-        for gi, g in enumerate(GROUPS):
+        for gi, g in enumerate(INSTRUMENTS):
             y = (0.1 * np.sin(2 * np.pi * freq(i, gi) * t)).astype(np.float32)
             if silent and i in silent:
                 a, b = silent[i]
@@ -128,7 +129,7 @@ def test_music_id_perfect_network_scores_100(corpus) -> None:
     for seg, hop in ((3.0, 1.5), (10.0, 5.0)):
         ss = music_id_segments(source, sorted(infos), seg, hop)
         res = music_id_accuracy(store, system, ss, k=5)
-        assert set(res["accuracy"]) == {*GROUPS, "all"}
+        assert set(res["accuracy"]) == {*INSTRUMENTS, "all"}
         assert all(v == 100.0 for v in res["accuracy"].values()), res
         assert all(v == 100.0 for v in res["active"].values())
         assert res["n_active"]["drums"] == len(ss)
@@ -162,8 +163,8 @@ def test_store_embeds_each_segment_once(corpus) -> None:
     np.testing.assert_array_equal(x1, x2)
     np.testing.assert_allclose(np.linalg.norm(x1, axis=1), 1.0, rtol=1e-5)
     full = store.get(a, a.music_id["all"], ss.specs[:3])
-    assert full.shape == (3, len(GROUPS) * D)
-    norms = np.linalg.norm(full.reshape(3, len(GROUPS), D), axis=2)
+    assert full.shape == (3, len(INSTRUMENTS) * D)
+    norms = np.linalg.norm(full.reshape(3, len(INSTRUMENTS), D), axis=2)
     np.testing.assert_allclose(norms, 1.0, rtol=1e-5)  # every sub-space normalised
 
 
@@ -180,7 +181,7 @@ def test_clean_stem_view_hears_only_its_group(corpus) -> None:
     store.get(clean, clean.music_id["bass"], [spec])
     np.testing.assert_array_equal(oracle.last[0], source.signal("P00", "bass")[3 * SR : 3 * SR + n])
     store.get(mix, mix.music_id["bass"], [spec])
-    expected = sum(source.signal("P00", g)[3 * SR : 3 * SR + n] for g in GROUPS)
+    expected = sum(source.signal("P00", g)[3 * SR : 3 * SR + n] for g in INSTRUMENTS)
     np.testing.assert_allclose(oracle.last[0], expected, atol=1e-6)
 
 
@@ -212,7 +213,7 @@ def test_pseudo_mix_set_is_built_as_asked(corpus) -> None:
     for spec, a, b in zip(pm.specs, pm.focus, pm.rest):
         focus_part = spec.part_with("bass")
         assert focus_part.track_id == a
-        for g in GROUPS:
+        for g in INSTRUMENTS:
             if g != "bass":
                 assert spec.part_with(g).track_id == b
         assert spec.duration_seconds == 10.0
@@ -254,7 +255,7 @@ def test_pseudo_mix_accuracy_perfect_wrong_and_whole(corpus) -> None:
     oracle = Oracle()
     store = EmbeddingStore(source)
     csn = System.csn("oracle", oracle)
-    for c in GROUPS:
+    for c in INSTRUMENTS:
         pm = draw_pseudo_mix_set(infos, c, n_pieces=6, n_partners=4, seed=7)
         assert pseudo_mix_accuracy(store, csn, pm) == 100.0
     pm = draw_pseudo_mix_set(infos, "drums", n_pieces=6, n_partners=4, seed=7)

@@ -1,4 +1,4 @@
-"""Loss plugins: the equations of method.md, and that they train."""
+"""Loss plugins: the equations of docs/method.md, and that they train."""
 
 from __future__ import annotations
 

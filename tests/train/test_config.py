@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from instsim.errors import ConfigError
-from instsim.train.config import load_config
+from instsim.train.config import LOSS_FIELDS, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -157,3 +157,33 @@ def test_phases_schedule_lr_and_aux_weight() -> None:
         load_config({"stage3": {"phases": [{"epoch": 3, "lr": 0}]}})
     with pytest.raises(ConfigError, match=r"'stage3.phases\[0\].rate'.*valid keys"):
         load_config({"stage3": {"phases": [{"epoch": 3, "rate": 0.1}]}})
+
+
+_WRONG_KIND = {"triplet": "auxiliary", "masked_triplet": "triplet", "target": "masked_triplet"}
+_RIGHT = {"triplet": "'triplet'", "masked_triplet": "'masked_triplet'", "target": "'auxiliary'"}
+
+
+@pytest.mark.parametrize(("path", "kind"), sorted(LOSS_FIELDS.items()))
+def test_a_loss_of_the_wrong_kind_is_refused_when_the_config_is_read(path: str, kind: str) -> None:
+    section, attr = path.split(".")
+    wrong = _WRONG_KIND[kind]
+    with pytest.raises(ConfigError) as err:
+        load_config({section: {attr: {"name": wrong}}})
+    msg = str(err.value)
+    assert f"'{path}.name'" in msg and repr(wrong) in msg
+    assert f"takes a {kind!r} loss" in msg and f"valid: {_RIGHT[kind]}" in msg
+
+
+def test_cli_train_refuses_a_loss_of_the_wrong_kind_before_any_work(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from instsim.cli import main
+
+    cfg = tmp_path / "wrong.yaml"
+    cfg.write_text("stage1:\n  loss: masked_triplet\n")
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["train", str(cfg), "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "'stage1.loss.name'" in res.output and "'masked_triplet'" in res.output
+    assert "valid: 'triplet'" in res.output
+    assert not out.exists()

@@ -2,14 +2,23 @@
 
 Each subcommand lives in its own thin module (parse options, build library
 objects, call one library function). Exit codes: 0 success, 1 some inputs
-failed (or a check found problems), 2 usage error (bad option, unknown name).
+failed (or a check found problems), 2 usage error (bad option, unknown name,
+a missing optional dependency).
+
+Every command runs after a plain ``pip install instsim``; the uses that need an
+extra (:mod:`instsim.extras`) are listed in :data:`NEEDS_EXTRA` and refused here,
+after the options are parsed (so ``--help`` always works) and before the command
+does any work, with exit 2 and the ``pip install 'instsim[extra]'`` to run.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -25,6 +34,42 @@ _COMMANDS = {
     "evaluate": "evaluate:evaluate",
     "real-check": "realcheck:real_check",
 }
+
+
+#: command -> (extra, what needs it, when) triples: the command needs ``extra`` when
+#: ``when(params)`` is true (``params``: the parsed options, by parameter name).
+NEEDS_EXTRA: dict[str, tuple[tuple[str, str, Callable[[dict[str, Any]], bool]], ...]] = {
+    "synth": (("synth", "instsim synth", lambda params: True),),
+    "extract": (
+        ("parquet", "instsim extract --format parquet", lambda p: p.get("fmt") == "parquet"),
+    ),
+}
+
+
+def _at_the_door(name: str, command: click.Command) -> click.Command:
+    """Wrap ``command``'s callback so a missing extra is exit 2 before any work."""
+    needs = NEEDS_EXTRA.get(name)
+    if not needs or getattr(command.callback, "_instsim_door", False):
+        return command
+    inner = command.callback
+    assert inner is not None
+
+    @functools.wraps(inner)
+    def callback(*args: Any, **params: Any) -> Any:
+        from ..errors import MissingExtraError
+        from ..extras import require
+
+        for extra, feature, when in needs:
+            if when(params):
+                try:
+                    require(extra, feature)
+                except MissingExtraError as exc:
+                    raise click.UsageError(str(exc)) from None
+        return inner(*args, **params)
+
+    callback._instsim_door = True  # type: ignore[attr-defined]
+    command.callback = callback
+    return command
 
 
 class _LazyGroup(click.Group):
@@ -46,7 +91,7 @@ class _LazyGroup(click.Group):
             if exc.name == f"{__name__}.{module_name}":
                 return None
             raise
-        return getattr(module, attr)
+        return _at_the_door(cmd_name, getattr(module, attr))
 
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

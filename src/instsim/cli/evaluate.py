@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any
 
 import click
@@ -206,7 +207,11 @@ def evaluate(
     """
     from .. import registry
     from ..errors import InstsimError
+    from ..evaluate.run import PlotsSkippedWarning, plots_unavailable
 
+    no_plots_why = None if no_plots else plots_unavailable()
+    if no_plots_why:  # at the door: the report is written, the figures skipped
+        click.echo(f"warning: t-SNE plots will be skipped: {no_plots_why}", err=True)
     with usage_errors():
         registry.load("datasets", dataset_name)  # unknown name: exit 2 listing the valid ones
         import torch
@@ -235,18 +240,20 @@ def evaluate(
         )
     bars = _Bars(quiet)
     try:
-        report = run_evaluation(
-            systems,
-            ds,
-            split=split if splits else None,
-            protocols=("music-id", "pseudo-mix") if protocol == "all" else (protocol,),
-            settings=settings,
-            cache_dir=cache_dir,
-            workers=workers,
-            out_dir=out_dir,
-            plots=not no_plots,
-            progress=bars,
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PlotsSkippedWarning)  # said above, in one line
+            report = run_evaluation(
+                systems,
+                ds,
+                split=split if splits else None,
+                protocols=("music-id", "pseudo-mix") if protocol == "all" else (protocol,),
+                settings=settings,
+                cache_dir=cache_dir,
+                workers=workers,
+                out_dir=out_dir,
+                plots=not no_plots,
+                progress=bars,
+            )
     except (InstsimError, OSError) as exc:
         bars.close()
         click.echo(f"error: {exc}", err=True)

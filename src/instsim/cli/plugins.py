@@ -9,20 +9,22 @@ from .. import registry
 
 @click.command("plugins")
 @click.option(
+    "--kind",
     "--group",
-    type=click.Choice(sorted(registry.GROUPS)),
+    "kind",
+    type=click.Choice(sorted(registry.PLUGIN_KINDS)),
     default=None,
-    help="Only this plugin group.",
+    help="Only plugins of this kind.",
 )
-def plugins(group: str | None) -> None:
-    """List plugins: group, name, the distribution that provides it, and its target.
+def plugins(kind: str | None) -> None:
+    """List plugins: entry-point group, name, the distribution that provides it, and its target.
 
     \b
     Example:
-      instsim plugins --group backbones
+      instsim plugins --kind backbones
     """
     rows = [("GROUP", "NAME", "DISTRIBUTION", "TARGET")]
-    for info in registry.describe(group):
+    for info in registry.describe(kind):
         dist = f"{info.distribution} {info.version}".strip()
         rows.append((info.group, info.name, dist, info.value))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]

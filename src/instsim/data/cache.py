@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DatasetError, UnknownInstrumentError
+from ..errors import DatasetError, ParameterError, UnknownInstrumentError
 from .groups import GROUPING_VERSION, SILENCE_DB, GroupSignals
 from .pseudomix import PieceInfo, analyse_piece
 
@@ -66,7 +66,7 @@ def cache_key(dataset: Any, sample_rate: int, dtype: str = "float16") -> str:
         "path": _dataset_path(dataset),
         "sample_rate": int(sample_rate),
         "grouping": GROUPING_VERSION,
-        "groups": list(dataset.groups),
+        "groups": list(dataset.instruments),
         "dtype": dtype,
     }
     return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
@@ -89,7 +89,7 @@ def _build_one(job: dict[str, Any]) -> dict[str, Any]:
     from ..plugins.datasets import Multitrack, Stem
 
     stems = {sid: Stem(sid, group, path) for sid, (group, path) in job["stems"].items()}
-    mt = Multitrack(job["track_id"], stems, split=job["split"], groups=tuple(job["groups"]))
+    mt = Multitrack(job["track_id"], stems, split=job["split"], instruments=tuple(job["groups"]))
     signals = mt.load_groups(job["sample_rate"])
     info = analyse_piece(
         job["track_id"],
@@ -271,11 +271,13 @@ class GroupCache:
         GroupCache
         """
         if dtype not in _DTYPES:
-            raise ValueError(f"dtype must be one of {_DTYPES}, got {dtype!r}")
+            raise ParameterError("dtype", f"got {dtype!r}; valid: {', '.join(map(repr, _DTYPES))}")
         if on_error not in ("raise", "skip"):
-            raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+            raise ParameterError("on_error", f"got {on_error!r}; valid: 'raise', 'skip'")
         if not (isinstance(sample_rate, int) and sample_rate > 0):
-            raise ValueError(f"sample_rate must be a positive integer [Hz], got {sample_rate!r}")
+            raise ParameterError(
+                "sample_rate", f"must be a positive integer [Hz], got {sample_rate!r}"
+            )
         path = cls.path_for(dataset, cache_dir, sample_rate, dtype)
         (path / "tracks").mkdir(parents=True, exist_ok=True)
         ids = list(track_ids) if track_ids is not None else dataset.track_ids(split)
@@ -284,7 +286,7 @@ class GroupCache:
             "version": dataset.version,
             "data_home": _dataset_path(dataset),
             "sample_rate": int(sample_rate),
-            "groups": list(dataset.groups),
+            "groups": list(dataset.instruments),
             "grouping_version": GROUPING_VERSION,
             "dtype": dtype,
             "segment_seconds": float(segment_seconds),
@@ -331,7 +333,7 @@ class GroupCache:
                         for sid, s in mt.stems.items()
                         if s.audio_path is not None
                     },
-                    "groups": list(dataset.groups),
+                    "groups": list(dataset.instruments),
                     "dir": str(path / "tracks" / tid),
                     "sample_rate": int(sample_rate),
                     "dtype": dtype,

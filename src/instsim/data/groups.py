@@ -1,7 +1,7 @@
 """Instrument groups (Slakh's recipe) and per-segment silence.
 
 The paper groups Slakh's stems into five instruments, following Slakh's own
-recipe (method.md, "Data"):
+recipe (docs/method.md, "Data"):
 
 ==========  ==============================================================
 group       stems
@@ -31,11 +31,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import UnknownInstrumentError
+from ..errors import ParameterError, UnknownInstrumentError
 
 __all__ = [
     "GROUPING_VERSION",
-    "GROUPS",
     "PROGRAM_GROUPS",
     "SILENCE_DB",
     "GroupSignals",
@@ -46,8 +45,6 @@ __all__ = [
     "segment_activity",
 ]
 
-#: The five groups, in sub-space order.
-GROUPS: tuple[str, ...] = ("drums", "bass", "piano", "guitar", "others")
 
 #: General MIDI program numbers (0-based) of the pitched groups; drums go by ``is_drum``.
 PROGRAM_GROUPS: dict[str, range] = {
@@ -77,7 +74,7 @@ def group_of(program: int | None, is_drum: bool | None) -> str:
     Returns
     -------
     str
-        One of :data:`GROUPS`.
+        One of :data:`~instsim.instruments.INSTRUMENTS`.
 
     Examples
     --------
@@ -95,10 +92,10 @@ def group_of(program: int | None, is_drum: bool | None) -> str:
 
 def _check_grid(sr: int, segment_seconds: float, hop_seconds: float) -> tuple[int, int]:
     if sr <= 0:
-        raise ValueError(f"sample rate must be > 0 Hz, got {sr}")
+        raise ParameterError("sr", f"must be > 0 Hz, got {sr}")
     for name, v in (("segment_seconds", segment_seconds), ("hop_seconds", hop_seconds)):
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-            raise ValueError(f"{name} must be a positive number of seconds, got {v!r}")
+            raise ParameterError(name, f"must be a positive number of seconds, got {v!r}")
     return max(1, round(segment_seconds * sr)), max(1, round(hop_seconds * sr))
 
 
@@ -211,7 +208,7 @@ def passes_test_filter(activity: Mapping[str, np.ndarray], min_fraction: float =
         ``False`` also for a piece that is silent everywhere.
     """
     if not 0.0 <= min_fraction <= 1.0:
-        raise ValueError(f"min_fraction must be in [0, 1], got {min_fraction}")
+        raise ParameterError("min_fraction", f"must be in [0, 1], got {min_fraction}")
     fractions = active_fractions(activity)
     present = [g for g, a in activity.items() if np.asarray(a).any()]
     if not present:
@@ -227,8 +224,8 @@ class GroupSignals:
     ----------
     sample_rate : int [Hz]
     signals : dict of group name -> np.ndarray [shape=(n_samples,), dtype=float32] or None
-        One entry per group of :data:`GROUPS` (or of the dataset's own groups);
-        ``None`` when no rendered stem belongs to the group. All arrays have
+        One entry per instrument of :data:`~instsim.instruments.INSTRUMENTS` (or of the
+        dataset's own instruments); ``None`` when no rendered stem belongs to the group. All arrays have
         the same length.
     stems : dict of group name -> list of str
         The stem ids summed into each group.

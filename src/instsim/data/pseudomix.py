@@ -1,4 +1,4 @@
-"""Pseudo-mixed pieces and the triplets built from them (paper §3.1, method.md).
+"""Pseudo-mixed pieces and the triplets built from them (paper §3.1, docs/method.md).
 
 A pseudo-mix ``(A_c + B_¬c)`` puts group ``c`` of piece ``A`` over every other
 group of piece ``B``. Only pieces of one *tempo group* are mixed, and the two
@@ -18,7 +18,7 @@ build identical audio:
 
 :func:`render` turns a spec into audio from any :class:`GroupSource` (the
 memory-mapped :class:`instsim.data.cache.GroupCache`, or :class:`MemorySource`).
-:class:`TripletSampler` draws the basic and additional triplets of method.md
+:class:`TripletSampler` draws the basic and additional triplets of docs/method.md
 from per-piece summaries (:class:`PieceInfo`), without touching audio.
 """
 
@@ -31,8 +31,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import DatasetError, UnknownInstrumentError
-from .groups import GROUPS, SILENCE_DB, GroupSignals
+from ..errors import DatasetError, ParameterError, UnknownInstrumentError
+from ..instruments import INSTRUMENTS
+from .groups import SILENCE_DB, GroupSignals
 
 __all__ = [
     "GroupSource",
@@ -282,7 +283,7 @@ def fold_tempo(bpm: float, low_bpm: float = 70.0) -> float:
     compatible tempi) then land in the same tempo group.
     """
     if not (bpm > 0 and math.isfinite(bpm)):
-        raise ValueError(f"tempo must be a positive number of BPM, got {bpm!r}")
+        raise ParameterError("bpm", f"tempo must be a positive number of BPM, got {bpm!r}")
     while bpm < low_bpm:
         bpm *= 2.0
     while bpm >= 2.0 * low_bpm:
@@ -314,7 +315,7 @@ def tempo_groups(
     dict of bin index -> sorted list of track ids
     """
     if not bin_bpm > 0:
-        raise ValueError(f"bin_bpm must be > 0, got {bin_bpm}")
+        raise ParameterError("bin_bpm", f"must be > 0, got {bin_bpm}")
     out: dict[int, list[str]] = {}
     for tid, bpm in tempi.items():
         if bpm is None:
@@ -479,10 +480,14 @@ class MemorySource:
                 self._signals[tid] = s
         if sample_rate is None:
             if len(rates) != 1:
-                raise ValueError("pass sample_rate (signals have none or several rates)")
+                raise ParameterError(
+                    "sample_rate", "pass it: the signals have none or several rates"
+                )
             sample_rate = rates.pop()
         elif rates - {sample_rate}:
-            raise ValueError(f"signals at {sorted(rates)} Hz, expected {sample_rate} Hz")
+            raise ParameterError(
+                "sample_rate", f"signals at {sorted(rates)} Hz, expected {sample_rate} Hz"
+            )
         self.sample_rate = int(sample_rate)
 
     def signal(self, track_id: str, group: str) -> np.ndarray | None:
@@ -531,7 +536,7 @@ def render(
 
 
 def render_groups(
-    spec: SegmentSpec, source: GroupSource, groups: Sequence[str] = GROUPS
+    spec: SegmentSpec, source: GroupSource, groups: Sequence[str] = INSTRUMENTS
 ) -> dict[str, np.ndarray | None]:
     """Each group's clean signal inside a segment (the targets of the auxiliary loss).
 
@@ -603,7 +608,7 @@ class PseudoMix:
     focus: PieceInfo
     rest: PieceInfo
     condition: str
-    groups: tuple[str, ...] = GROUPS
+    groups: tuple[str, ...] = INSTRUMENTS
 
     @property
     def shift_seconds(self) -> float:
@@ -656,7 +661,7 @@ class PseudoMix:
 
 # -- the triplet sampler ---------------------------------------------------------------------------
 class TripletSampler:
-    """Draw the basic and additional triplets of method.md from a set of pieces.
+    """Draw the basic and additional triplets of docs/method.md from a set of pieces.
 
     For condition ``c``: pieces ``A``, ``B``, ``C`` are distinct and of one tempo
     group, ``c`` is present in ``A`` and ``C``, and every part is non-silent
@@ -683,7 +688,7 @@ class TripletSampler:
     bin_bpm, fold, low_bpm
         Tempo grouping (:func:`tempo_groups`).
     additional : {"all", "present", "none"}
-        Which additional triplets to add: for every ``c' != c`` (method.md),
+        Which additional triplets to add: for every ``c' != c`` (docs/method.md),
         only for the ``c'`` active in the anchor, or none (the "basic" variant).
     seed : int
         Seeds the generator: the same seed and pieces give the same triplets.
@@ -695,7 +700,7 @@ class TripletSampler:
         self,
         pieces: Iterable[PieceInfo] | Mapping[str, PieceInfo],
         *,
-        conditions: Sequence[str] = GROUPS,
+        conditions: Sequence[str] = INSTRUMENTS,
         bin_bpm: float = 5.0,
         fold: bool = True,
         low_bpm: float = 70.0,
@@ -704,13 +709,15 @@ class TripletSampler:
         max_tries: int = 200,
     ) -> None:
         if additional not in ("all", "present", "none"):
-            raise ValueError(f"additional must be 'all', 'present' or 'none', got {additional!r}")
+            raise ParameterError(
+                "additional", f"got {additional!r}; valid: 'all', 'present', 'none'"
+            )
         items = list(pieces.values()) if isinstance(pieces, Mapping) else list(pieces)
         self.pieces: dict[str, PieceInfo] = {p.track_id: p for p in items}
         self.conditions = tuple(conditions)
         grids = {(p.segment_seconds, p.hop_seconds) for p in items}
         if len(grids) > 1:
-            raise ValueError(f"pieces are on different segment grids: {sorted(grids)}")
+            raise ParameterError("pieces", f"on different segment grids: {sorted(grids)}")
         for p in items:
             missing = set(self.conditions) - set(p.activity)
             if missing:

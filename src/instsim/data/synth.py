@@ -46,7 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, DatasetError
+from ..errors import ConfigError, DatasetError, ParameterError
+from ..instruments import INSTRUMENTS
 from . import compose as _compose
 from .groups import group_of
 
@@ -275,7 +276,7 @@ def _biquad(kind: str, f0: float, sr: int, q: float = 0.7071, gain_db: float = 0
         ]
         den = [(a + 1) - (a - 1) * cw + s, 2 * ((a - 1) - (a + 1) * cw), (a + 1) - (a - 1) * cw - s]
     else:  # pragma: no cover - internal
-        raise ValueError(kind)
+        raise ParameterError("kind", repr(kind))
     return np.array([*(x / den[0] for x in b), 1.0, den[1] / den[0], den[2] / den[0]])
 
 
@@ -952,7 +953,7 @@ class TrackSummary:
     wall_seconds : float [s]
         Time to compose, render and write it (0 when skipped).
     groups : tuple of str
-        Groups with a stem, in :data:`instsim.data.groups.GROUPS` order.
+        Groups with a stem, in :data:`instsim.instruments.INSTRUMENTS` order.
     n_stems : int
     """
 
@@ -1072,16 +1073,10 @@ def _render_track(job: tuple[Any, ...]) -> TrackSummary:
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
-    groups = tuple(g for g in _groups_order() if g in song.groups)
+    groups = tuple(g for g in INSTRUMENTS if g in song.groups)
     return TrackSummary(
         index, tid, split, final, False, time.perf_counter() - t0, groups, len(song.stems)
     )
-
-
-def _groups_order() -> tuple[str, ...]:
-    from .groups import GROUPS
-
-    return GROUPS
 
 
 def _existing_summary(index: int, split: str, path: Path) -> TrackSummary:
@@ -1091,7 +1086,7 @@ def _existing_summary(index: int, split: str, path: Path) -> TrackSummary:
         meta = yaml.safe_load(fh) or {}
     stems = meta.get("stems") or {}
     present = {group_of(s.get("program_num"), s.get("is_drum")) for s in stems.values()}
-    groups = tuple(g for g in _groups_order() if g in present)
+    groups = tuple(g for g in INSTRUMENTS if g in present)
     return TrackSummary(index, track_id(index), split, path, True, 0.0, groups, len(stems))
 
 
@@ -1166,13 +1161,17 @@ def synthesize_corpus(
 
     Raises
     ------
+    MissingExtraError
+        ``instsim[synth]`` (pretty_midi, pyfluidsynth) is not installed.
     ConfigError
         A bad parameter, soundfont or kit soundfont.
     DatasetError
         ``out_dir`` is not usable (see the folder rules).
     """
     from .. import __version__
+    from ..extras import require
 
+    require("synth", "synthesize_corpus")  # before any work, not in a worker process
     t_start = time.perf_counter()
     fractions = _check_params(
         n_songs, seconds, seed, sample_rate, split_fractions, workers, start_index

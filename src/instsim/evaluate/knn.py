@@ -1,6 +1,6 @@
 """k-nearest-neighbour music-ID prediction, with the pseudo-mix exclusion rule.
 
-Both of the paper's protocols (method.md, "Evaluation protocols") predict a
+Both of the paper's protocols (docs/method.md, "Evaluation protocols") predict a
 segment's label by majority vote of its ``k`` nearest *other* segments. The
 pseudo-mix protocol additionally removes, when predicting a segment of
 ``(A_c + B_¬c)``, every segment that contains ``B_¬c`` (same "rest" source).
@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+from ..errors import ParameterError
 
 __all__ = ["exclusion_mask", "knn_accuracy", "knn_predict", "pairwise_distances"]
 
@@ -95,13 +97,13 @@ def knn_predict(
         Predicted labels (``None`` where no neighbour was left).
     """
     if k <= 0:
-        raise ValueError(f"k must be > 0, got {k}")
+        raise ParameterError("k", f"must be > 0, got {k}")
     labels_arr = np.asarray(labels, dtype=object)
     n = len(labels_arr)
     if embeddings.shape[0] != n:
-        raise ValueError(f"{embeddings.shape[0]} embeddings but {n} labels")
+        raise ParameterError("labels", f"{embeddings.shape[0]} embeddings but {n} labels")
     if exclude is not None and np.shape(exclude) != (n, n):
-        raise ValueError(f"exclude has shape {np.shape(exclude)}, expected {(n, n)}")
+        raise ParameterError("exclude", f"has shape {np.shape(exclude)}, expected {(n, n)}")
     x = np.asarray(embeddings, dtype=np.float64)
     sq = np.einsum("ij,ij->i", x, x)
     preds = np.empty(n, dtype=object)

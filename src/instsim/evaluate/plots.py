@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ParameterError
+
 __all__ = ["evaluation_plots", "tsne_2d", "tsne_png"]
 
 #: Fewest points worth a t-SNE map.
@@ -46,7 +48,7 @@ def tsne_2d(x: np.ndarray, seed: int = 0, perplexity: float | None = None) -> np
     x = np.asarray(x, dtype=np.float32)
     n = x.shape[0]
     if n < MIN_POINTS:
-        raise ValueError(f"t-SNE needs at least {MIN_POINTS} points, got {n}")
+        raise ParameterError("x", f"t-SNE needs at least {MIN_POINTS} points, got {n}")
     p = perplexity if perplexity is not None else min(30.0, max(1.0, (n - 1) / 3.0))
     p = min(float(p), n - 1.0)
     tsne = TSNE(n_components=2, perplexity=p, init="pca", learning_rate="auto", random_state=seed)

@@ -1,6 +1,6 @@
 """The paper's two evaluation protocols, for any network that embeds waveforms.
 
-Both protocols (method.md, "Evaluation protocols"; docs/evaluation.md) label
+Both protocols (docs/method.md, "Evaluation protocols"; docs/evaluation.md) label
 segments by the piece they come from and score a leave-one-out kNN vote
 (:mod:`instsim.evaluate.knn`, ``k = 5``):
 
@@ -38,10 +38,11 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..data.groups import GROUPS, SILENCE_DB, n_segments, segment_activity
+from ..data.groups import SILENCE_DB, n_segments, segment_activity
 from ..data.pseudomix import GroupSource, PartSpec, PieceInfo, SegmentSpec, TripletSampler, render
 from ..errors import ConfigError, DatasetError, UnknownInstrumentError
 from ..extractor import normalize_subspaces
+from ..instruments import INSTRUMENTS
 from .knn import exclusion_mask, knn_accuracy
 
 __all__ = [
@@ -183,7 +184,7 @@ class System:
         cls,
         name: str,
         embedder: Embedder,
-        conditions: Sequence[str] = GROUPS,
+        conditions: Sequence[str] = INSTRUMENTS,
         label: str | None = None,
         source: str = "",
     ) -> System:
@@ -244,7 +245,7 @@ def music_id_segments(
     segment_seconds: float = 3.0,
     hop_seconds: float = 1.5,
     silence_db: float = SILENCE_DB,
-    groups: Sequence[str] = GROUPS,
+    groups: Sequence[str] = INSTRUMENTS,
 ) -> SegmentSet:
     """Cut every piece's mix into segments and keep the non-silent ones.
 
@@ -512,7 +513,7 @@ def draw_pseudo_mix_set(
     segment_seconds: float = 10.0,
     hop_seconds: float | None = None,
     seed: int = 0,
-    groups: Sequence[str] = GROUPS,
+    groups: Sequence[str] = INSTRUMENTS,
     tempo_bin_bpm: float = 5.0,
 ) -> PseudoMixSet:
     """Draw focus pieces and partners, and cut their pseudo-mixes into segments.
@@ -622,7 +623,7 @@ def pseudo_mix_accuracy(
     """kNN accuracy [%] of the focused piece in ``system``'s view for ``pm.condition``.
 
     When predicting a segment of ``(A_c + B_¬c)``, every segment whose rest
-    comes from ``B`` is removed from the neighbours (method.md; the query's own
+    comes from ``B`` is removed from the neighbours (docs/method.md; the query's own
     pseudo-mix included).
 
     Returns

@@ -15,7 +15,7 @@ returns (accuracies in percent; ``None`` where a number could not be measured).
 * the counts behind each number (pieces, segments, pseudo-mixes per draw),
   pieces the test filter removed, and the t-SNE figures.
 
-The paper's numbers are :data:`PAPER_TABLE1` and :data:`PAPER_TABLE2` (method.md).
+The paper's numbers are :data:`PAPER_TABLE1` and :data:`PAPER_TABLE2` (docs/method.md).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from ..instruments import INSTRUMENTS
 
 __all__ = ["PAPER_TABLE1", "PAPER_TABLE2", "render_markdown", "write_report"]
 
@@ -70,7 +72,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 def _instruments(report: Mapping[str, Any]) -> list[str]:
     """Row names: the paper's instruments first, then any other sub-space measured."""
-    names = ["drums", "bass", "piano", "guitar", "others"]
+    names = list(INSTRUMENTS)
     for sy in report.get("systems", {}).values():
         for per_len in sy.get("music_id", {}).values():
             names += [n for n in per_len if n not in names and n != "all"]
@@ -135,7 +137,7 @@ def _systems_tables(report: Mapping[str, Any], key: str, field: str) -> list[str
 
 
 def _table2(report: Mapping[str, Any]) -> list[str]:
-    insts = ["drums", "bass", "piano", "guitar", "others"]
+    insts = list(INSTRUMENTS)
     insts += [c for c in report.get("pseudo_mix", {}) if c not in insts]
     rows = [[f"{v} (paper)"] + [_pct(t.get(c), 1) for c in insts] for v, t in PAPER_TABLE2.items()]
     for sy in report["systems"].values():

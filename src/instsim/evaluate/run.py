@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -42,7 +43,29 @@ from .protocols import (
     pseudo_mix_accuracy,
 )
 
-__all__ = ["PROTOCOLS", "EvaluationSettings", "load_systems", "run_evaluation"]
+__all__ = [
+    "PROTOCOLS",
+    "EvaluationSettings",
+    "PlotsSkippedWarning",
+    "load_systems",
+    "plots_unavailable",
+    "run_evaluation",
+]
+
+
+class PlotsSkippedWarning(UserWarning):
+    """The t-SNE figures cannot be drawn (``instsim[plots]`` missing); the report is written."""
+
+
+def plots_unavailable() -> str | None:
+    """Why the t-SNE figures cannot be drawn here (``None``: they can)."""
+    from ..extras import missing
+
+    lacking = missing("plots")
+    if not lacking:
+        return None
+    return f"{', '.join(lacking)} is not installed (pip install 'instsim[plots]')"
+
 
 #: Protocol names accepted by :func:`run_evaluation`.
 PROTOCOLS: tuple[str, ...] = ("music-id", "pseudo-mix")
@@ -147,6 +170,7 @@ def load_systems(
     ModelNotFoundError, ModelMismatchError
     """
     from ..extractor import Extractor
+    from ..model import missing_model_files
 
     def source(ext: Extractor) -> str:
         p = Path(ext.model_id).expanduser()
@@ -174,7 +198,7 @@ def load_systems(
     fcns = {
         c: Extractor.from_pretrained(root / "stage1" / c, device=device)
         for c in main.instruments
-        if (root / "stage1" / c / "config.json").is_file()
+        if not missing_model_files(root / "stage1" / c)
     }
     if fcns:
         src = str(root / "stage1")
@@ -188,7 +212,7 @@ def load_systems(
                 "fcn-mix", fcns, clean=False, label="per-instrument FCN, mix", source=src
             )
         )
-    if (root / "baseline" / "config.json").is_file():
+    if not missing_model_files(root / "baseline"):
         ext = Extractor.from_pretrained(root / "baseline", device=device)
         systems.append(
             System.whole(
@@ -257,7 +281,9 @@ def run_evaluation(
     out_dir : path or None
         Folder for ``report.json``, ``report.md`` and ``plots/``; ``None`` writes nothing.
     plots : bool
-        Draw the t-SNE figures (needs ``out_dir``).
+        Draw the t-SNE figures (needs ``out_dir``). Without ``instsim[plots]``
+        (matplotlib) they are skipped with a :class:`PlotsSkippedWarning` given before
+        any work, and the report says so; the numbers are computed and written.
     progress : callable(stage, done, total) or None
 
     Returns
@@ -276,13 +302,16 @@ def run_evaluation(
     from ..data.cache import GroupCache
 
     t0 = time.perf_counter()
+    no_plots_why = plots_unavailable() if plots and out_dir is not None else None
+    if no_plots_why:
+        warnings.warn(f"t-SNE plots will be skipped: {no_plots_why}", PlotsSkippedWarning, 2)
     s = settings or EvaluationSettings()
     if not systems:
         raise ConfigError("systems", "nothing to evaluate")
     for p in protocols:
         if p not in PROTOCOLS:
             raise ConfigError("protocol", f"unknown protocol {p!r}; valid: {', '.join(PROTOCOLS)}")
-    groups = tuple(dataset.groups)
+    groups = tuple(dataset.instruments)
     ids = dataset.track_ids(split)
     main = systems[0]
     main_rate = int(next(iter(main.embedders.values())).sample_rate)
@@ -433,7 +462,9 @@ def run_evaluation(
 
         out = Path(out_dir).expanduser()
         out.mkdir(parents=True, exist_ok=True)
-        if plots:
+        if plots and no_plots_why:
+            report["plots"] = [{"kind": "t-SNE", "view": "all", "skipped": no_plots_why}]
+        elif plots:
             from .plots import evaluation_plots
 
             report["plots"] = evaluation_plots(

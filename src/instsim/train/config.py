@@ -1,7 +1,7 @@
 """Training configuration: dataclasses loaded from YAML or TOML and validated before any work.
 
 A config names its dataset, backbones and losses by plugin name and holds every
-hyper-parameter of the three stages (method.md):
+hyper-parameter of the three stages (docs/method.md):
 
 1. ``stage1``: one per-instrument network (``fcn``) per instrument, plain triplet
    loss on clean stems (track-based triplets).
@@ -26,8 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..instruments import INSTRUMENTS
 
 __all__ = [
+    "LOSS_FIELDS",
     "BaselineConfig",
     "DatasetSection",
     "LossSpec",
@@ -41,6 +43,15 @@ __all__ = [
 ]
 
 STAGES = ("stage1", "stage2", "stage3", "baseline")
+
+#: The loss kind (:data:`instsim.contracts.LOSS_KINDS`) each loss field of the config takes.
+LOSS_FIELDS: dict[str, str] = {
+    "stage1.loss": "triplet",
+    "stage2.loss": "target",
+    "stage3.triplet_loss": "masked_triplet",
+    "stage3.aux_loss": "target",
+    "baseline.loss": "triplet",
+}
 _SINGULAR = {"backbones": "backbone", "datasets": "dataset", "losses": "loss"}
 
 
@@ -80,9 +91,7 @@ class ModelSection:
 
     backbone: str = "unet"
     backbone_kwargs: dict[str, Any] = field(default_factory=dict)
-    instruments: list[str] = field(
-        default_factory=lambda: ["drums", "bass", "piano", "guitar", "others"]
-    )
+    instruments: list[str] = field(default_factory=lambda: list(INSTRUMENTS))
     subspace_dim: int = 128
     frontend: dict[str, Any] = field(default_factory=dict)
     name: str = "instsim-csn"
@@ -300,23 +309,11 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         """Check values and plugin names; raise :class:`ConfigError` naming the field."""
-        from .. import registry
-        from ..errors import PluginNotFoundError
 
         def positive(path: str, v: Any, allow_zero: bool = False) -> None:
             ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
             if not ok or v < 0 or (v == 0 and not allow_zero):
                 raise ConfigError(path, f"must be {'>= 0' if allow_zero else '> 0'}, got {v!r}")
-
-        def plugin(path: str, group: str, name: str) -> None:
-            try:
-                registry.load(group, name)
-            except PluginNotFoundError as exc:
-                raise ConfigError(
-                    path,
-                    f"no {_SINGULAR[group]} plugin named {name!r}; available: "
-                    + ", ".join(repr(n) for n in exc.available),
-                ) from None
 
         for s in self.stages:
             if s not in STAGES:
@@ -327,8 +324,8 @@ class TrainConfig:
             raise ConfigError("device", f"got {self.device!r}; valid: 'auto', 'cpu', 'cuda'")
         positive("workers", self.workers, allow_zero=True)
         positive("valid_pieces", self.valid_pieces, allow_zero=True)
-        plugin("dataset.name", "datasets", self.dataset.name)
-        plugin("model.backbone", "backbones", self.model.backbone)
+        _plugin("dataset.name", "datasets", self.dataset.name)
+        _plugin("model.backbone", "backbones", self.model.backbone)
         positive("model.subspace_dim", self.model.subspace_dim)
         if not self.model.instruments or len(set(self.model.instruments)) != len(
             self.model.instruments
@@ -341,12 +338,10 @@ class TrainConfig:
         except ConfigError as exc:
             raise ConfigError(f"model.{exc.field}", str(exc).split(": ", 1)[-1]) from None
         s1, s2, s3 = self.stage1, self.stage2, self.stage3
-        plugin("stage1.backbone", "backbones", s1.backbone)
-        plugin("stage1.loss.name", "losses", s1.loss.name)
-        plugin("stage2.loss.name", "losses", s2.loss.name)
-        plugin("stage3.triplet_loss.name", "losses", s3.triplet_loss.name)
-        plugin("stage3.aux_loss.name", "losses", s3.aux_loss.name)
-        plugin("baseline.loss.name", "losses", self.baseline.loss.name)
+        _plugin("stage1.backbone", "backbones", s1.backbone)
+        for path, kind in LOSS_FIELDS.items():
+            section, attr = path.split(".")
+            _check_loss(path, getattr(getattr(self, section), attr).name, kind)
         for prefix, sec, names in (
             (
                 "stage1",
@@ -409,6 +404,55 @@ class TrainConfig:
         if len(set(self.stages)) != len(self.stages):
             raise ConfigError("stages", f"a stage is listed twice: {self.stages!r}")
         return self
+
+
+def _plugin(path: str, kind: str, name: str) -> Any:
+    """Load plugin ``name`` of ``kind`` for config field ``path``; errors name the field."""
+    from .. import registry
+    from ..errors import PluginContractError, PluginNotFoundError
+
+    try:
+        return registry.load(kind, name)
+    except PluginNotFoundError as exc:
+        raise ConfigError(
+            path,
+            f"no {_SINGULAR[kind]} plugin named {name!r}; available: "
+            + ", ".join(repr(n) for n in exc.available),
+        ) from None
+    except PluginContractError as exc:
+        raise ConfigError(path, str(exc)) from None
+
+
+def _kind_of_loss(name: str) -> str | None:
+    from .. import registry
+    from ..contracts import loss_kind
+    from ..errors import InstsimError
+
+    try:
+        return loss_kind(registry.load("losses", name))
+    except InstsimError:  # a broken third-party loss is no valid choice
+        return None
+
+
+def _check_loss(path: str, name: str, kind: str) -> None:
+    """Check that loss ``name`` exists and is of ``kind``, the kind config field ``path`` takes.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``path.name``, the loss, its kind and the registered losses of ``kind``.
+    """
+    from .. import registry
+    from ..contracts import LOSS_KINDS, loss_kind
+
+    got = loss_kind(_plugin(f"{path}.name", "losses", name))
+    if got != kind:
+        valid = [n for n in registry.available("losses") if _kind_of_loss(n) == kind]
+        raise ConfigError(
+            f"{path}.name",
+            f"loss {name!r} is a {got!r} loss, {LOSS_KINDS[got][1]}; this field takes a "
+            f"{kind!r} loss, {LOSS_KINDS[kind][1]}; valid: {', '.join(map(repr, valid))}",
+        )
 
 
 # ---- loading ---------------------------------------------------------------------------

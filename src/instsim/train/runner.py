@@ -25,6 +25,7 @@ import torch
 
 from .. import __version__
 from ..errors import ConfigError, DatasetError
+from ..model import WEIGHTS_NAME
 from .checkpoint import checkpoint_epoch
 from .config import TrainConfig, load_config
 from .data import choose_pieces
@@ -32,7 +33,6 @@ from .loop import JsonlLog
 from .stages import (
     StageContext,
     load_init_model,
-    save_model_atomically,
     train_baseline,
     train_stage1,
     train_stage2,
@@ -281,7 +281,7 @@ def train(
 
             final = CSN.from_pretrained(str(final_dir))
         elif s == "stage3":
-            stage2 = out / "stage2" if (out / "stage2" / "model.safetensors").is_file() else None
+            stage2 = out / "stage2" if (out / "stage2" / WEIGHTS_NAME).is_file() else None
             record["stage3_init"] = cfg.stage3.init_from or (stage2 and str(stage2))
             final = train_stage3(ctx, stage1, init_model if init_model is not None else stage2)
         elif s == "baseline":
@@ -289,7 +289,7 @@ def train(
         record["seconds"][s] = round(record["seconds"].get(s, 0.0) + time.perf_counter() - t, 1)
         _write_json(out / "training.json", record)
     if final is not None:
-        save_model_atomically(final, out)
+        final.save_pretrained(out)
         say(f"model saved: {out} (load it with instsim.Extractor.from_pretrained({str(out)!r}))")
     else:
         say(f"no CSN stage ran; the per-instrument networks are in {out / 'stage1'}")

@@ -30,7 +30,7 @@ from .. import registry
 from ..data.cache import GroupCache
 from ..data.production import random_mix_eq
 from ..data.pseudomix import TripletSampler, TripletSpec, render
-from ..errors import ConfigError
+from ..errors import ConfigError, DatasetError, ModelNotFoundError
 from ..evaluate.knn import knn_accuracy
 from ..model import CSN, CSNConfig, missing_model_files
 from .checkpoint import checkpoint_epoch
@@ -349,7 +349,7 @@ class AuxTargets:
     ) -> None:
         missing = [i for i in instruments if not _done(folders.get(i, Path("/nonexistent")))]
         if missing:
-            raise FileNotFoundError(
+            raise ModelNotFoundError(
                 f"the auxiliary loss needs the stage-1 networks of {missing}; run stage1 first "
                 "(or set stage3.aux_weight: 0 and disable stage2)"
             )
@@ -426,7 +426,7 @@ def train_stage2(ctx: StageContext, stage1: dict[str, Path]) -> Path:
         )
         positions += [(tid, int(k)) for k in ks[: s2.segments_per_piece]]
     if not positions:
-        raise FileNotFoundError("stage2: no non-silent training segments")
+        raise DatasetError("stage2: no non-silent training segments")
     hop = ctx.cache.info(positions[0][0]).hop_seconds
     mix_targets = _position_targets(ctx, aux, positions, model.frontend)
     mix_mels = mel_of(
@@ -516,7 +516,7 @@ def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: CSN | Path | 
         f"stage3: {n_usable} of {len(chosen)} pieces usable in {len(sampler.tempo_groups)} tempo groups"
     )
     if n_usable < 3:
-        raise FileNotFoundError(
+        raise DatasetError(
             f"stage3: only {n_usable} pieces fall in tempo groups of 3 or more; add pieces or "
             "widen stage3.tempo_bin_bpm"
         )
@@ -607,8 +607,9 @@ def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: CSN | Path | 
         return {"loss": loss.item(), **out, "triplets": b, "triplet_terms": len(a_i)}
 
     def publish(epoch: int, record: dict[str, Any]) -> None:
-        # OUT is a loadable model after every epoch, so a long run can be used (or evaluated) early
-        save_model_atomically(model, ctx.out)
+        # OUT is a loadable model after every epoch, so a long run can be used (or evaluated)
+        # early; save_pretrained writes config.json last (model.write_model_files)
+        model.save_pretrained(ctx.out)
 
     StageLoop(
         "stage3",
@@ -659,19 +660,6 @@ def load_init_model(cfg: TrainConfig, init: str | Path) -> CSN:
         )
     model.config = run  # the run's name
     return model
-
-
-def save_model_atomically(model: CSN, folder: Path) -> None:
-    """``save_pretrained`` into a temporary folder, then move the files into ``folder``."""
-    import shutil
-
-    tmp = folder / ".saving"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    model.save_pretrained(tmp)
-    for f in sorted(tmp.iterdir(), key=lambda p: p.name != "model.safetensors"):
-        f.replace(folder / f.name)  # weights first: config.json last marks a complete model
-    tmp.rmdir()
 
 
 def _pieces(ctx: StageContext, n: int, salt: int) -> list[str]:

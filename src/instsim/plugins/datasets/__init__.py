@@ -27,8 +27,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ...data.groups import GROUPS, GroupSignals
-from ...errors import DatasetError, InstsimError
+from ...data.groups import GroupSignals
+from ...errors import DatasetError
+from ...instruments import INSTRUMENTS
 
 __all__ = [
     "Multitrack",
@@ -100,8 +101,8 @@ class Multitrack:
         corpus without splits.
     metadata : dict
         The corpus' own metadata for this piece, as parsed.
-    groups : tuple of str
-        The dataset's group names (default :data:`instsim.data.groups.GROUPS`).
+    instruments : tuple of str
+        The dataset's instrument names (default :data:`instsim.instruments.INSTRUMENTS`).
     source : object or None
         The underlying loader object (for Slakh: mirdata's ``MultiTrack``).
     """
@@ -116,7 +117,7 @@ class Multitrack:
         metadata_path: str | None = None,
         split: str | None = None,
         metadata: dict[str, Any] | None = None,
-        groups: tuple[str, ...] = GROUPS,
+        instruments: tuple[str, ...] = INSTRUMENTS,
         source: Any = None,
     ) -> None:
         self.track_id = track_id
@@ -126,13 +127,13 @@ class Multitrack:
         self.metadata_path = metadata_path
         self.split = split
         self.metadata = metadata or {}
-        self.group_names = tuple(groups)
+        self.instruments = tuple(instruments)
         self.source = source
-        unknown = {s.group for s in self.stems.values()} - set(self.group_names)
+        unknown = {s.group for s in self.stems.values()} - set(self.instruments)
         if unknown:
             raise DatasetError(
                 f"track {track_id!r}: stems in unknown groups {sorted(unknown)}; "
-                f"groups are {list(self.group_names)}"
+                f"instruments are {list(self.instruments)}"
             )
         self._tempo: float | bool | None = False  # False = not read yet
 
@@ -146,7 +147,7 @@ class Multitrack:
     @property
     def groups(self) -> dict[str, list[str]]:
         """Stem ids with audio in each group (every group is a key; ``[]`` when it has none)."""
-        out: dict[str, list[str]] = {g: [] for g in self.group_names}
+        out: dict[str, list[str]] = {g: [] for g in self.instruments}
         for sid, stem in sorted(self.stems.items()):
             if stem.has_audio:
                 out[stem.group].append(sid)
@@ -336,14 +337,14 @@ class MultitrackDataset(abc.ABC):
     ----------
     name : str
         The registered plugin name.
-    groups : tuple of str
-        Instrument groups, in sub-space order (default: drums, bass, piano, guitar, others).
+    instruments : tuple of str
+        Instrument names, in sub-space order (default :data:`instsim.instruments.INSTRUMENTS`).
     versions : tuple of str
         Accepted ``version`` values (empty: any); the CLI checks them.
     """
 
     name: ClassVar[str] = ""
-    groups: ClassVar[tuple[str, ...]] = GROUPS
+    instruments: ClassVar[tuple[str, ...]] = INSTRUMENTS
     versions: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, data_home: str | os.PathLike, version: str | None = None, **kwargs: Any):
@@ -409,6 +410,8 @@ def open_dataset(
     ------
     PluginNotFoundError
         No plugin of that name; the message lists the registered ones.
+    PluginContractError
+        The plugin is not a :class:`MultitrackDataset` (see :mod:`instsim.contracts`).
     DatasetError
         The folder is missing or not in the plugin's layout.
 
@@ -420,7 +423,5 @@ def open_dataset(
     """
     from ... import registry
 
-    cls = registry.load("datasets", name)
-    if not (isinstance(cls, type) and issubclass(cls, MultitrackDataset)):
-        raise InstsimError(f"dataset plugin {name!r} is {cls!r}, not a MultitrackDataset subclass")
+    cls = registry.load("datasets", name)  # checked against the dataset contract
     return cls(Path(data_home).expanduser(), version=version, **kwargs)

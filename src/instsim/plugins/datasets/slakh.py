@@ -40,8 +40,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ...data.groups import GROUPS, group_of
+from ...data.groups import group_of
 from ...errors import DatasetError
+from ...instruments import INSTRUMENTS
 from . import Multitrack, MultitrackDataset, Progress, Stem, ValidationReport
 
 __all__ = ["KNOWN_SIZES", "SPLITS", "VERSIONS", "SlakhDataset", "build_index"]
@@ -357,7 +358,7 @@ class SlakhDataset(MultitrackDataset):
     """
 
     name: ClassVar[str] = "slakh"
-    groups: ClassVar[tuple[str, ...]] = GROUPS
+    instruments: ClassVar[tuple[str, ...]] = INSTRUMENTS
     versions: ClassVar[tuple[str, ...]] = VERSIONS
 
     def __init__(
@@ -538,7 +539,7 @@ class SlakhDataset(MultitrackDataset):
             metadata_path=mt.metadata_path,
             split=mt.split,
             metadata=meta,
-            groups=self.groups,
+            instruments=self.instruments,
             source=mt,
         )
 
@@ -592,7 +593,7 @@ class SlakhDataset(MultitrackDataset):
         total = len(tracks) + (len(existing) if check_audio else 0)
         done = 0
         per_split: dict[str, int] = {}
-        counts = dict.fromkeys(self.groups, 0)
+        counts = dict.fromkeys(self.instruments, 0)
         for tid in tracks:
             split = self._splits_of[tid] or "all"
             per_split[split] = per_split.get(split, 0) + 1

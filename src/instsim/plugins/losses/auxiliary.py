@@ -1,9 +1,11 @@
-"""Auxiliary loss towards the per-instrument networks' embeddings (method.md eq. 4)."""
+"""Auxiliary loss towards the per-instrument networks' embeddings (docs/method.md eq. 4)."""
 
 from __future__ import annotations
 
 import torch
-from torch import nn
+
+from ...errors import ConfigError
+from . import TargetStyleLoss
 
 __all__ = ["AuxiliaryLoss", "auxiliary_target"]
 
@@ -27,7 +29,7 @@ def auxiliary_target(parts: list[torch.Tensor], present: torch.Tensor) -> torch.
     return t / t.norm(dim=1, keepdim=True).clamp_min(1e-12)
 
 
-class AuxiliaryLoss(nn.Module):
+class AuxiliaryLoss(TargetStyleLoss):
     """Squared error ``||f(x) - t||^2`` per sample, averaged (or summed) over the batch.
 
     Shapes
@@ -38,7 +40,7 @@ class AuxiliaryLoss(nn.Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         if reduction not in ("mean", "sum"):
-            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+            raise ConfigError("reduction", f"got {reduction!r}; valid: 'mean', 'sum'")
         self.reduction = reduction
 
     def forward(self, embedding: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
