@@ -32,6 +32,8 @@ import numpy as np
 from ..data.groups import SILENCE_DB, active_fractions, passes_test_filter
 from ..errors import ConfigError, DatasetError
 from .protocols import (
+    MUSIC_ID_NEIGHBOURS,
+    PSEUDO_MIX_NEIGHBOURS,
     EmbeddingStore,
     PseudoMixSet,
     SegmentSet,
@@ -405,6 +407,14 @@ def run_evaluation(
         "tracks": kept,
         "excluded_tracks": excluded,
         "protocols": [p for p in PROTOCOLS if p in protocols],
+        "neighbour_exclusion": {
+            key: rule
+            for key, rule, p in (
+                ("music_id", MUSIC_ID_NEIGHBOURS, "music-id"),
+                ("pseudo_mix", PSEUDO_MIX_NEIGHBOURS, "pseudo-mix"),
+            )
+            if p in protocols
+        },
         "music_id": top["music_id"],
         "music_id_active": top["music_id_active"],
         "pseudo_mix": top["pseudo_mix"],
