@@ -117,7 +117,7 @@ class EvaluationSettings:
 
 # -- systems -------------------------------------------------------------------------------
 def load_systems(
-    model: str | os.PathLike,
+    model: str | os.PathLike | None = None,
     compare: Mapping[str, str | os.PathLike] | Sequence[str | os.PathLike] = (),
     *,
     baselines: bool = True,
@@ -127,10 +127,12 @@ def load_systems(
 
     Parameters
     ----------
-    model : path or Hub repo id
-        The CSN (``config.json`` + ``model.safetensors``). When it is a folder,
-        ``stage1/<instrument>/`` and ``baseline/`` inside it are picked up too
-        (unless ``baselines=False``).
+    model : path, Hub repo id, ``"default"`` or None
+        The CSN (``config.json`` + ``model.safetensors``); ``None`` or
+        ``"default"``: the model bundled with the package, as
+        :meth:`instsim.Extractor.from_pretrained` resolves it. When it is a
+        folder, ``stage1/<instrument>/`` and ``baseline/`` inside it are picked up
+        too (unless ``baselines=False``).
     compare : mapping of name -> path, or sequence of paths
         Other CSNs (e.g. the variants of Table 2), evaluated the same way; a
         sequence names them after their folders.
@@ -149,13 +151,16 @@ def load_systems(
     ModelNotFoundError, ModelMismatchError
     """
     from ..extractor import Extractor
+    from ..hub import model_source
 
-    def source(ext: Extractor) -> str:
-        p = Path(ext.model_id).expanduser()
-        return str(p.resolve()) if p.is_dir() else ext.model_id
+    def source(name: str | os.PathLike | None, ext: Extractor) -> str:
+        kind, where = model_source(name)  # as from_pretrained resolved it
+        return str(Path(where).resolve()) if kind == "folder" else ext.model_id
 
     main = Extractor.from_pretrained(model, device=device)
-    systems = [System.csn("csn", main, label=f"{main.config.name} (ours)", source=source(main))]
+    systems = [
+        System.csn("csn", main, label=f"{main.config.name} (ours)", source=source(model, main))
+    ]
     if not isinstance(compare, Mapping):
         named: dict[str, str | os.PathLike] = {}
         for path in compare:
@@ -169,9 +174,10 @@ def load_systems(
         if name in {s.name for s in systems}:
             raise ConfigError("compare", f"two systems are named {name!r}")
         ext = Extractor.from_pretrained(path, device=device)
-        systems.append(System.csn(name, ext, label=f"{name} (ours)", source=source(ext)))
-    root = Path(str(model)).expanduser()
-    if not (baselines and root.is_dir()):
+        systems.append(System.csn(name, ext, label=f"{name} (ours)", source=source(path, ext)))
+    kind, where = model_source(model)
+    root = Path(where)
+    if not (baselines and kind == "folder"):
         return systems
     fcns = {
         c: Extractor.from_pretrained(root / "stage1" / c, device=device)
