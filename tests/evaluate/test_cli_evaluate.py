@@ -80,6 +80,8 @@ def test_end_to_end_reports_and_plots(
     assert "report.md" in res.output
     rep = json.loads((out / "report.json").read_text())
     assert rep["dataset"] == "slakh" and rep["model"] == str(trained_dir.resolve())
+    assert set(rep["neighbour_exclusion"]) == {"music_id", "pseudo_mix"}
+    assert "overlap it in time" in rep["neighbour_exclusion"]["music_id"]
     assert rep["n_tracks"] + len(rep["excluded_tracks"]) == rep["n_tracks_split"] == 6
     assert rep["n_tracks"] >= 3
     # the schema of the issue: music_id.{3s,10s}.{instrument..., all}, pseudo_mix.{instrument}.{mean,std}
@@ -94,7 +96,8 @@ def test_end_to_end_reports_and_plots(
             assert 0.0 <= v["mean"] <= 100.0 and v["std"] >= 0.0
     # every system went through the same protocols
     systems = rep["systems"]
-    assert list(systems) == ["csn", "v2", "fcn-clean", "fcn-mix", "baseline"]
+    assert list(systems) == ["csn", "v2", "logmel", "fcn-clean", "fcn-mix", "baseline"]
+    assert set(systems["logmel"]["pseudo_mix"]) == set(INSTRUMENTS)  # non-learned reference
     assert set(systems["fcn-clean"]["music_id"]["3s"]) == set(INSTRUMENTS)
     assert systems["fcn-clean"]["pseudo_mix"] == {}
     assert set(systems["fcn-mix"]["pseudo_mix"]) == set(INSTRUMENTS)
@@ -117,6 +120,7 @@ def test_end_to_end_reports_and_plots(
         assert (out / p).read_bytes()[:8] == PNG_MAGIC
     md = (out / "report.md").read_text()
     assert "## Table 1" in md and "## Table 2" in md
+    assert "music-ID neighbours: leave-one-out; segments of the query's piece that overlap" in md
     assert "82.89" in md and "85.5" in md and "tiny-csn (ours)" in md and "v2 (ours)" in md
 
     # one protocol, no baselines, no plots; the decoded pieces are reused from the cache
@@ -132,6 +136,29 @@ def test_end_to_end_reports_and_plots(
     assert rep2["music_id"] == rep["music_id"]  # same pieces, same network: same numbers
     assert not (out2 / "plots").exists()
     assert "Table 2" not in (out2 / "report.md").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model_args", [(), ("--model", "default")])
+def test_without_model_the_bundled_default_is_evaluated(
+    synth_corpus: Path, tmp_path: Path, model_args: tuple[str, ...]
+) -> None:
+    from instsim.hub import bundled_model_dir
+
+    config = json.loads((bundled_model_dir() / "config.json").read_text())
+    out = tmp_path / "eval"
+    res = run(
+        *model_args, "--data-home", str(synth_corpus), "--out", str(out),
+        "--cache-dir", str(tmp_path / "cache"), "--protocol", "music-id", "--no-plots",
+        "--workers", "1", "--device", "cpu", "-q",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["model"] == "instsim/default"
+    assert rep["model_name"] == f"{config['name']} (ours)"
+    assert list(rep["systems"]) == ["csn", "logmel"]  # no stage1/ or baseline/ in the bundle
+    assert set(rep["music_id"]["3s"]) == {*INSTRUMENTS, "all"}
+    assert "- model: `instsim/default`" in (out / "report.md").read_text()
 
 
 def test_unknown_dataset_lists_the_valid_ones(tmp_path: Path) -> None:
@@ -170,6 +197,8 @@ def test_help_reads_like_a_man_page() -> None:
                 "--draws", "--device", "--cache-dir", "--batch-size", "--no-plots", "--compare"):  # fmt: skip
         assert opt in res.output
     assert "Exit codes" in res.output and "Example" in res.output
+    assert "'default' for the model bundled" in res.output
+    assert "[default: the bundled model]" in res.output
 
 
 @pytest.mark.slow

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from instsim.evaluate.knn import exclusion_mask, knn_accuracy, knn_predict, pairwise_distances
+from instsim.evaluate.knn import (
+    exclusion_mask,
+    knn_accuracy,
+    knn_predict,
+    overlap_exclusion,
+    pairwise_distances,
+)
 
 
 def test_distances_match_numpy(rng: np.random.Generator) -> None:
@@ -71,7 +77,7 @@ def test_no_neighbour_left_gives_none() -> None:
 
 
 def test_bad_k() -> None:
-    with pytest.raises(ValueError, match="k must be > 0"):
+    with pytest.raises(ValueError, match="'k': must be > 0"):
         knn_predict(np.zeros((3, 2)), [1, 2, 3], k=0)
 
 
@@ -104,3 +110,69 @@ def test_blocked_search_matches_a_full_stable_sort(
             seen = [labels[j] for j in order[i] if np.isfinite(dist[i, j])]
             expected.append(next((lab for lab in seen if votes[lab] == best), None))
         assert list(knn.knn_predict(x, labels, k=k, exclude=exclude)) == expected
+        if exclude is not None:  # the same rule as a function of a block of query rows
+            rows_rule = lambda rows, m=exclude: m[rows]  # noqa: E731
+            assert list(knn.knn_predict(x, labels, k=k, exclude=rows_rule)) == expected
+
+
+# -- the music-ID overlap rule ----------------------------------------------------------------
+# Piece A on a 3 s / 1.5 s grid (starts 0, 1.5, 3, 4.5, 6 s) and piece B far away in time
+# order but close in embedding space. Query: A's segment at 3 s (row 2). Its overlapping
+# neighbours are A@1.5 and A@4.5 (|dt| = 1.5 s < 3 s); A@0 and A@6 are exactly one
+# segment length away and share no audio.
+PIECES = ["A", "A", "A", "A", "A", "B", "B", "B"]
+STARTS = [0.0, 1.5, 3.0, 4.5, 6.0, 0.0, 1.5, 3.0]
+
+
+def test_overlap_exclusion_marks_exactly_the_overlapping_segments_of_the_piece() -> None:
+    exclude = overlap_exclusion(PIECES, STARTS, 3.0)
+    block = exclude(np.arange(len(PIECES)))
+    assert block.shape == (8, 8)
+    assert set(np.flatnonzero(block[2])) == {1, 2, 3}  # itself and its two halves; not 0 or 6 s
+    assert set(np.flatnonzero(block[0])) == {0, 1}
+    assert set(np.flatnonzero(block[6])) == {5, 6, 7}  # B@1.5 s, never A@1.5 s
+    np.testing.assert_array_equal(block, block.T)
+    np.testing.assert_array_equal(exclude(np.array([2, 6])), block[[2, 6]])
+    # 10 s every 5 s: the same rule at another length
+    ten = overlap_exclusion(["A"] * 4, [0.0, 5.0, 10.0, 15.0], 10.0)(np.arange(4))
+    assert set(np.flatnonzero(ten[1])) == {0, 1, 2}
+
+
+def test_overlapping_neighbours_of_the_same_piece_cannot_vote() -> None:
+    # The query's two overlapping neighbours are its nearest; everything else that is near
+    # is piece B; A's non-overlapping segments are far. If the overlapping segments could
+    # vote, A would win 2-1 (k=3); without them the vote is B's.
+    x = np.array([[50.0], [0.1], [0.0], [0.2], [60.0], [1.0], [1.1], [1.2]])
+    plain = knn_predict(x, PIECES, k=3)
+    assert plain[2] == "A"  # what the old protocol did: the query's own audio voted
+    ruled = knn_predict(x, PIECES, k=3, exclude=overlap_exclusion(PIECES, STARTS, 3.0))
+    assert ruled[2] == "B"
+    assert knn_accuracy(x, PIECES, k=3, exclude=overlap_exclusion(PIECES, STARTS, 3.0)) < (
+        knn_accuracy(x, PIECES, k=3)
+    )
+
+
+def test_a_neighbour_exactly_one_segment_length_away_may_vote() -> None:
+    # Nearest: the overlapping A@1.5 and A@4.5 (left out), then A@0 and A@6 (|dt| = 3 s, no
+    # shared audio: they vote), then B. k=3: A, A, B -> A.
+    x = np.array([[0.3], [0.1], [0.0], [0.2], [0.4], [1.0], [1.1], [1.2]])
+    ruled = knn_predict(x, PIECES, k=3, exclude=overlap_exclusion(PIECES, STARTS, 3.0))
+    assert ruled[2] == "A"
+
+
+def test_overlap_edge_survives_rounded_start_times() -> None:
+    # starts k * 0.1 s (0.30000000000000004 - 0.0 is one 0.3 s length away, not overlapping);
+    # 0.2 s apart still overlaps
+    starts = [k * 0.1 for k in range(8)]
+    block = overlap_exclusion(["A"] * 8, starts, 0.3)(np.arange(8))
+    for i in range(8):
+        assert set(np.flatnonzero(block[i])) == {j for j in range(8) if abs(i - j) < 3}
+
+
+def test_overlap_exclusion_checks_its_input() -> None:
+    with pytest.raises(ValueError, match="segment_seconds"):
+        overlap_exclusion(["A"], [0.0], 0.0)
+    with pytest.raises(ValueError, match="2 start times but 1 pieces"):
+        overlap_exclusion(["A"], [0.0, 1.0], 3.0)
+    with pytest.raises(ValueError, match="'exclude': returned shape"):
+        knn_predict(np.zeros((3, 1)), [1, 2, 3], exclude=lambda rows: np.zeros((1, 1), bool))

@@ -15,13 +15,14 @@ import pytest
 from instsim.data.groups import GroupSignals
 from instsim.data.pseudomix import MemorySource, PieceInfo
 from instsim.errors import ConfigError, UnknownInstrumentError
-from instsim.evaluate.knn import knn_accuracy
+from instsim.evaluate.knn import exclusion_mask, knn_accuracy
 from instsim.evaluate.protocols import (
     EmbeddingStore,
     System,
     View,
     draw_pseudo_mix_set,
     music_id_accuracy,
+    music_id_exclusion,
     music_id_segments,
     pseudo_mix_accuracy,
 )
@@ -121,8 +122,10 @@ def test_segments_skip_silence_and_record_activity() -> None:
     assert ss.key == "3s" and ss.n_pieces == 2
 
 
-def test_music_id_perfect_network_scores_100(corpus) -> None:
-    source, infos = corpus
+def test_music_id_perfect_network_scores_100() -> None:
+    # 40 s: 7 segments of 10 s every 5 s, so a query keeps at least 4 of its piece's
+    # segments that do not overlap it (3 of 5 voters are needed to win)
+    source, infos = make_pieces(6, seconds=40.0)
     oracle = Oracle()
     store = EmbeddingStore(source, batch_size=16)
     system = System.csn("oracle", oracle)
@@ -142,6 +145,73 @@ def test_music_id_input_blind_network_is_near_chance() -> None:
     res = music_id_accuracy(store, System.whole("noise", Noise(), label="noise"), ss)
     assert set(res["accuracy"]) == {"all"}
     assert res["accuracy"]["all"] < 25.0  # chance: 10 %
+
+
+class Leaky:
+    """Hears only *which audio* a segment holds, nothing about the piece's sound.
+
+    Each half of a segment (one hop of a 50 %-overlap grid) is fingerprinted by its
+    first samples (the pieces are white noise, so fingerprints of different audio are
+    nearly orthogonal); the embedding is the sum of the two. Segments next to each
+    other in time share a half and are close; anything else is as far as another piece.
+    """
+
+    instruments = ("mix",)
+    subspace_dim = 64
+    sample_rate = SR
+
+    def embed_waveforms(self, batch: np.ndarray) -> np.ndarray:
+        half = batch.shape[1] // 2
+        out = np.zeros((batch.shape[0], 64), np.float32)
+        for h in (batch[:, :64], batch[:, half : half + 64]):
+            out += h / np.linalg.norm(h, axis=1, keepdims=True)
+        return out
+
+
+def noise_pieces(n: int, seconds: float) -> MemorySource:
+    rng = np.random.default_rng(0)
+    m = round(seconds * SR)
+    return MemorySource(
+        {
+            f"N{i:02d}": GroupSignals(
+                SR, {g: (0.1 * rng.standard_normal(m)).astype(np.float32) for g in INSTRUMENTS}
+            )
+            for i in range(n)
+        }
+    )
+
+
+@pytest.mark.parametrize(("seg", "hop"), [(3.0, 1.5), (10.0, 5.0)])
+def test_music_id_overlapping_segments_of_the_piece_cannot_vote(seg: float, hop: float) -> None:
+    # The leaky network's only clue is audio shared between overlapping segments. If they
+    # could vote it would look near perfect (the inflation of the old protocol); left out,
+    # it is at chance (1/8).
+    source = noise_pieces(8, seconds=40.0)
+    ss = music_id_segments(source, [f"N{i:02d}" for i in range(8)], seg, hop)
+    store = EmbeddingStore(source)
+    leaky = System.whole("leaky", Leaky())
+    res = music_id_accuracy(store, leaky, ss, k=5)
+    assert res["accuracy"]["all"] < 35.0
+    x = store.get(leaky, leaky.music_id["all"], ss.specs)
+    assert knn_accuracy(x, ss.labels, k=5) > 70.0  # what overlapping voters would give
+
+
+def test_music_id_exclusion_follows_the_piece_and_its_grid(corpus) -> None:
+    source, infos = corpus
+    ss = music_id_segments(source, sorted(infos)[:2], 3.0, 1.5)
+    block = music_id_exclusion(ss)(np.arange(len(ss)))
+    for i in range(len(ss)):
+        want = {
+            j
+            for j in range(len(ss))
+            if ss.labels[j] == ss.labels[i] and abs(ss.starts[j] - ss.starts[i]) < 3.0
+        }
+        assert set(np.flatnonzero(block[i])) == want
+        assert len(want) <= 3  # itself and the segments 1.5 s before and after
+    # restricted to some segments (e.g. where an instrument plays): the same rule on them
+    m = np.arange(len(ss)) % 3 != 0
+    sub = music_id_exclusion(ss, m)(np.arange(int(m.sum())))
+    np.testing.assert_array_equal(sub, block[np.ix_(m, m)])
 
 
 def test_store_embeds_each_segment_once(corpus) -> None:
@@ -223,6 +293,22 @@ def test_pseudo_mix_set_is_built_as_asked(corpus) -> None:
         draw_pseudo_mix_set(infos, "bass", n_pieces=3, n_partners=2, seed=s) for s in (2, 3, 4)
     ]
     assert any(o.mixes != pm.mixes for o in others)
+
+
+@pytest.mark.parametrize("hop", [None, 5.0])
+def test_pseudo_mix_rule_leaves_out_every_overlapping_segment_of_the_pseudo_mix(
+    corpus, hop: float | None
+) -> None:
+    # Back to back (the protocol's default), segments of one pseudo-mix never overlap; with a
+    # shorter hop they would, and the B rule leaves them out all the same (one rest, one B).
+    _, infos = corpus
+    pm = draw_pseudo_mix_set(infos, "bass", n_pieces=3, n_partners=2, seed=1, hop_seconds=hop)
+    starts = np.array([s.part_with("bass").offset_seconds for s in pm.specs])
+    same_mix = (pm.focus[:, None] == pm.focus[None, :]) & (pm.rest[:, None] == pm.rest[None, :])
+    overlapping = same_mix & (np.abs(starts[:, None] - starts[None, :]) < 10.0 - 1e-6)
+    np.fill_diagonal(overlapping, False)
+    assert overlapping.any() == (hop is not None)
+    assert exclusion_mask(pm.rest)[overlapping].all()
 
 
 def test_pseudo_mix_shortfall_is_recorded_not_fabricated(corpus) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from instsim.evaluate.knn import knn_accuracy
 from instsim.evaluate.plots import evaluation_plots, tsne_2d, tsne_png
+from instsim.evaluate.protocols import MUSIC_ID_NEIGHBOURS, PSEUDO_MIX_NEIGHBOURS
 from instsim.evaluate.report import PAPER_TABLE1, PAPER_TABLE2, render_markdown, write_report
 
 INSTS = ["drums", "bass", "piano", "guitar", "others"]
@@ -48,6 +49,10 @@ def fake_report(music_id: bool = True, pseudo_mix: bool = True) -> dict:
             "T4": "instrument active in < 10 % of its non-silent segments: bass 4.0 %"
         },
         "protocols": ["music-id", "pseudo-mix"],
+        "neighbour_exclusion": {
+            **({"music_id": MUSIC_ID_NEIGHBOURS} if music_id else {}),
+            **({"pseudo_mix": PSEUDO_MIX_NEIGHBOURS} if pseudo_mix else {}),
+        },
         "music_id": mid,
         "music_id_active": mid,
         "pseudo_mix": pm,
@@ -171,6 +176,19 @@ def test_counts_exclusions_and_figures_are_reported() -> None:
     assert "- T4: instrument active in < 10 % of its non-silent segments: bass 4.0 %" in md
     assert "![music_id drums](plots/music_id_3s_drums.png)" in md
     assert "pseudo_mix bass: skipped, only 3 segments" in md
+
+
+def test_the_report_states_which_neighbours_may_vote() -> None:
+    md = render_markdown(fake_report())
+    assert f"- music-ID neighbours: {MUSIC_ID_NEIGHBOURS}" in md
+    assert f"- pseudo-mix neighbours: {PSEUDO_MIX_NEIGHBOURS}" in md
+    assert "overlap it in time" in MUSIC_ID_NEIGHBOURS and "one length away" in MUSIC_ID_NEIGHBOURS
+    assert "pseudo-mix neighbours" not in render_markdown(fake_report(pseudo_mix=False))
+    # a report.json written before the rule says so when rendered again
+    old = fake_report()
+    del old["neighbour_exclusion"]
+    md = render_markdown(old)
+    assert "music-ID neighbours: not recorded" in md and "could vote" in md
 
 
 def test_one_protocol_only() -> None:

@@ -97,7 +97,11 @@ def _compare_option(values: tuple[str, ...]) -> dict[str, str] | list[str]:
 
 @click.command("evaluate", epilog=_EPILOG)
 @click.option(
-    "--model", required=True, metavar="ID_OR_DIR", help="The trained model: folder or Hub repo id."
+    "--model",
+    default=None,
+    metavar="ID_OR_DIR",
+    help="The trained model: folder, Hub repo id, or 'default' for the model bundled with "
+    "instsim (as Extractor.from_pretrained() loads it). [default: the bundled model]",
 )
 @click.option(
     "--compare",
@@ -109,7 +113,7 @@ def _compare_option(values: tuple[str, ...]) -> dict[str, str] | list[str]:
     "--baselines/--no-baselines",
     default=True,
     show_default=True,
-    help="Also evaluate MODEL/stage1/<instrument>/ and MODEL/baseline/ when present.",
+    help="Also evaluate a non-learned log-mel mean/std reference, and MODEL/stage1/<instrument>/ and MODEL/baseline/ when present.",
 )
 @click.option("--dataset", "dataset_name", default="slakh", show_default=True,
               help="Dataset plugin name.")  # fmt: skip
@@ -177,7 +181,7 @@ def _compare_option(values: tuple[str, ...]) -> dict[str, str] | list[str]:
 @click.option("--no-plots", is_flag=True, help="Skip the t-SNE figures.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or summary.")
 def evaluate(
-    model: str,
+    model: str | None,
     compare: tuple[str, ...],
     baselines: bool,
     dataset_name: str,

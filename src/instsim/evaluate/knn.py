@@ -1,9 +1,15 @@
-"""k-nearest-neighbour music-ID prediction, with the pseudo-mix exclusion rule.
+"""k-nearest-neighbour music-ID prediction, with the protocols' exclusion rules.
 
 Both of the paper's protocols (docs/method.md, "Evaluation protocols") predict a
-segment's label by majority vote of its ``k`` nearest *other* segments. The
-pseudo-mix protocol additionally removes, when predicting a segment of
-``(A_c + B_¬c)``, every segment that contains ``B_¬c`` (same "rest" source).
+segment's label by majority vote of its ``k`` nearest *other* segments, where
+"other" means sharing no audio with the query:
+
+* music-ID (:func:`overlap_exclusion`): segments of the query's piece that
+  overlap it in time (``|t_a - t_b| < segment length``) are left out, so only
+  *different time segments* of the same piece can vote;
+* pseudo-mix (:func:`exclusion_mask`): when predicting a segment of
+  ``(A_c + B_¬c)``, every segment that contains ``B_¬c`` (same "rest" source)
+  is left out, its own pseudo-mix included.
 
 Tie rule (documented, deterministic): when several labels share the highest
 vote count, the winner is the tied label whose closest member among the ``k``
@@ -13,13 +19,27 @@ order). Distance ties between neighbours are broken by index order (stable sort)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["exclusion_mask", "knn_accuracy", "knn_predict", "pairwise_distances"]
+__all__ = [
+    "ExcludeRows",
+    "exclusion_mask",
+    "knn_accuracy",
+    "knn_predict",
+    "overlap_exclusion",
+    "pairwise_distances",
+]
+
+#: ``exclude(rows) -> (len(rows), n) bool``: the excluded neighbours of a block of queries.
+ExcludeRows = Callable[[np.ndarray], np.ndarray]
+
+#: Seconds by which two segments must overlap to count as overlapping: far below one
+#: sample at any audio rate, it only absorbs the rounding of start times such as ``k * 0.1``.
+OVERLAP_TOLERANCE_SECONDS = 1e-6
 
 
 def pairwise_distances(x: np.ndarray) -> np.ndarray:
@@ -45,6 +65,48 @@ def exclusion_mask(rest_sources: Sequence[object]) -> np.ndarray:
     """
     r = np.asarray(rest_sources, dtype=object)
     return r[:, None] == r[None, :]
+
+
+def overlap_exclusion(
+    pieces: Sequence[object], starts_seconds: Sequence[float], segment_seconds: float
+) -> ExcludeRows:
+    """The music-ID rule: leave out the segments of the query's piece that overlap it.
+
+    Segments ``a`` and ``b`` of one piece, both ``segment_seconds`` long, share
+    audio when ``|t_a - t_b| < segment_seconds``; a segment exactly one length
+    away (back to back) shares none and may vote. The rule is evaluated for a
+    block of query rows at a time, so no ``(n, n)`` matrix is ever built.
+
+    Parameters
+    ----------
+    pieces : sequence [shape=(n,)]
+        The piece of each segment (its music-ID label).
+    starts_seconds : sequence of float [shape=(n,)] [seconds]
+        Where each segment starts in its piece.
+    segment_seconds : float > 0 [seconds]
+        The segments' length.
+
+    Returns
+    -------
+    ExcludeRows
+        ``exclude(rows)`` -> ``(len(rows), n)`` bool, ``True`` where neighbour
+        ``j`` overlaps query ``rows[i]`` in the same piece (the query itself included).
+    """
+    if not segment_seconds > 0:
+        raise ParameterError("segment_seconds", f"must be > 0, got {segment_seconds}")
+    index: dict[object, int] = {}
+    codes = np.asarray([index.setdefault(p, len(index)) for p in pieces], dtype=np.int64)
+    t = np.asarray(starts_seconds, dtype=np.float64).reshape(-1)
+    if t.shape != codes.shape:
+        raise ParameterError("starts", f"{t.shape[0]} start times but {codes.shape[0]} pieces")
+    reach = float(segment_seconds) - OVERLAP_TOLERANCE_SECONDS
+
+    def exclude(rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows)
+        same = codes[rows, None] == codes[None, :]
+        return same & (np.abs(t[rows, None] - t[None, :]) < reach)
+
+    return exclude
 
 
 def _block_rows(n: int, budget: int = 4_000_000) -> int:
@@ -75,7 +137,7 @@ def knn_predict(
     embeddings: np.ndarray,
     labels: Sequence[object],
     k: int = 5,
-    exclude: np.ndarray | None = None,
+    exclude: np.ndarray | ExcludeRows | None = None,
 ) -> np.ndarray:
     """Predict each row's label from its ``k`` nearest other rows (leave-one-out).
 
@@ -88,8 +150,10 @@ def knn_predict(
     labels : sequence [shape=(n,)]
     k : int > 0
         Neighbours that vote (5 in the paper).
-    exclude : np.ndarray [shape=(n, n), dtype=bool] or None
-        Extra pairs to ignore (see :func:`exclusion_mask`). The query itself is always ignored.
+    exclude : np.ndarray [shape=(n, n), dtype=bool], ExcludeRows or None
+        Extra pairs to ignore: a matrix (:func:`exclusion_mask`) or a function of
+        a block of query rows (:func:`overlap_exclusion`). The query itself is
+        always ignored.
 
     Returns
     -------
@@ -102,7 +166,7 @@ def knn_predict(
     n = len(labels_arr)
     if embeddings.shape[0] != n:
         raise ParameterError("labels", f"{embeddings.shape[0]} embeddings but {n} labels")
-    if exclude is not None and np.shape(exclude) != (n, n):
+    if exclude is not None and not callable(exclude) and np.shape(exclude) != (n, n):
         raise ParameterError("exclude", f"has shape {np.shape(exclude)}, expected {(n, n)}")
     x = np.asarray(embeddings, dtype=np.float64)
     sq = np.einsum("ij,ij->i", x, x)
@@ -115,7 +179,12 @@ def knn_predict(
         np.maximum(d2, 0.0, out=d2)
         dist = np.sqrt(d2)
         dist[rows - start, rows] = np.inf
-        if exclude is not None:
+        if callable(exclude):
+            block = np.asarray(exclude(rows), dtype=bool)
+            if block.shape != dist.shape:
+                raise ParameterError("exclude", f"returned shape {block.shape}, expected {dist.shape}")
+            dist[block] = np.inf
+        elif exclude is not None:
             dist[np.asarray(exclude[start:stop], dtype=bool)] = np.inf
         order = _k_nearest(dist, k)
         for r in range(stop - start):
@@ -141,7 +210,7 @@ def knn_accuracy(
     embeddings: np.ndarray,
     labels: Sequence[object],
     k: int = 5,
-    exclude: np.ndarray | None = None,
+    exclude: np.ndarray | ExcludeRows | None = None,
 ) -> float:
     """Percentage of rows whose label :func:`knn_predict` gets right."""
     preds = knn_predict(embeddings, labels, k=k, exclude=exclude)

@@ -6,10 +6,12 @@ segments by the piece they come from and score a leave-one-out kNN vote
 
 * **music-ID** (Table 1): every non-silent segment of every test piece, in
   each sub-space, for 3 s and 10 s inputs (:func:`music_id_segments`,
-  :func:`music_id_accuracy`);
+  :func:`music_id_accuracy`); a query's neighbours never include a segment of
+  its piece that overlaps it in time (:data:`MUSIC_ID_NEIGHBOURS`);
 * **pseudo-mix** (Table 2): 10 s segments of pseudo-mixes ``(A_c + B_¬c)``,
   labelled by ``A``, in sub-space ``c``, with the exclusion rule
-  (:func:`draw_pseudo_mix_set`, :func:`pseudo_mix_accuracy`).
+  (:func:`draw_pseudo_mix_set`, :func:`pseudo_mix_accuracy`,
+  :data:`PSEUDO_MIX_NEIGHBOURS`).
 
 What is evaluated is a :class:`System`: one or several *embedders* (anything
 with ``instruments``, ``subspace_dim``, ``sample_rate`` and
@@ -43,9 +45,11 @@ from ..data.pseudomix import GroupSource, PartSpec, PieceInfo, SegmentSpec, Trip
 from ..errors import ConfigError, DatasetError, UnknownInstrumentError
 from ..extractor import normalize_subspaces
 from ..instruments import INSTRUMENTS
-from .knn import exclusion_mask, knn_accuracy
+from .knn import ExcludeRows, exclusion_mask, knn_accuracy, overlap_exclusion
 
 __all__ = [
+    "MUSIC_ID_NEIGHBOURS",
+    "PSEUDO_MIX_NEIGHBOURS",
     "Embedder",
     "EmbeddingStore",
     "PseudoMixSet",
@@ -54,12 +58,26 @@ __all__ = [
     "View",
     "draw_pseudo_mix_set",
     "music_id_accuracy",
+    "music_id_exclusion",
     "music_id_segments",
     "pseudo_mix_accuracy",
 ]
 
 #: ``progress(n)``: called with the number of segments just embedded.
 Advance = Callable[[int], None]
+
+#: Which segments may vote for a music-ID query (stated in every report).
+MUSIC_ID_NEIGHBOURS = (
+    "leave-one-out; segments of the query's piece that overlap it in time "
+    "(|t_a - t_b| < segment length) are left out, so only different time segments of "
+    "the piece can vote; a segment exactly one length away shares no audio and counts"
+)
+
+#: Which segments may vote for a pseudo-mix query (stated in every report).
+PSEUDO_MIX_NEIGHBOURS = (
+    "leave-one-out; every segment whose rest comes from the query's B is left out "
+    "(the query's own pseudo-mix included, so its segments never vote for each other)"
+)
 
 
 @runtime_checkable
@@ -228,6 +246,11 @@ class SegmentSet:
 
     def __len__(self) -> int:
         return len(self.specs)
+
+    @property
+    def starts(self) -> np.ndarray:
+        """``(n,)`` float [seconds]: where each segment starts in its piece."""
+        return np.asarray([s.parts[0].offset_seconds for s in self.specs], dtype=np.float64)
 
     @property
     def key(self) -> str:
@@ -412,7 +435,7 @@ class EmbeddingStore:
 
 # -- music-ID --------------------------------------------------------------------------------
 def _accuracy(
-    x: np.ndarray, labels: np.ndarray, k: int, exclude: np.ndarray | None = None
+    x: np.ndarray, labels: np.ndarray, k: int, exclude: np.ndarray | ExcludeRows | None = None
 ) -> float | None:
     """kNN accuracy [%], or ``None`` when fewer than two segments or two labels are left."""
     if len(labels) < 2 or len(set(labels.tolist())) < 2:
@@ -420,10 +443,35 @@ def _accuracy(
     return knn_accuracy(x, labels, k=k, exclude=exclude)
 
 
+def music_id_exclusion(segments: SegmentSet, mask: np.ndarray | None = None) -> ExcludeRows:
+    """The neighbours a music-ID query may not use: its piece's segments overlapping it.
+
+    Parameters
+    ----------
+    segments : SegmentSet
+    mask : np.ndarray [shape=(n,), dtype=bool] or None
+        Only these segments are queries and neighbours (e.g. where an instrument plays).
+
+    Returns
+    -------
+    ExcludeRows
+        See :func:`instsim.evaluate.knn.overlap_exclusion`.
+    """
+    labels, starts = segments.labels, segments.starts
+    if mask is not None:
+        labels, starts = labels[mask], starts[mask]
+    return overlap_exclusion(labels, starts, segments.segment_seconds)
+
+
 def music_id_accuracy(
     store: EmbeddingStore, system: System, segments: SegmentSet, k: int = 5
 ) -> dict[str, Any]:
     """Music-ID kNN accuracy of every view of ``system`` on ``segments``.
+
+    A query's ``k`` neighbours are drawn from the other pieces and from the
+    segments of its own piece that share no audio with it
+    (:func:`music_id_exclusion`): on a grid whose hop is shorter than the
+    segments, the segments next to a query in time are partly the query itself.
 
     Returns
     -------
@@ -437,13 +485,14 @@ def music_id_accuracy(
     acc: dict[str, float | None] = {}
     active: dict[str, float | None] = {}
     n_active: dict[str, int] = {}
+    exclude = music_id_exclusion(segments)
     for name, view in system.music_id.items():
         x = store.get(system, view, segments.specs)
-        acc[name] = _accuracy(x, segments.labels, k)
+        acc[name] = _accuracy(x, segments.labels, k, exclude)
         if name in segments.active:
             m = segments.active[name]
             n_active[name] = int(m.sum())
-            active[name] = _accuracy(x[m], segments.labels[m], k)
+            active[name] = _accuracy(x[m], segments.labels[m], k, music_id_exclusion(segments, m))
     return {"accuracy": acc, "active": active, "n_active": n_active}
 
 
@@ -624,7 +673,9 @@ def pseudo_mix_accuracy(
 
     When predicting a segment of ``(A_c + B_¬c)``, every segment whose rest
     comes from ``B`` is removed from the neighbours (docs/method.md; the query's own
-    pseudo-mix included).
+    pseudo-mix included). That rule already covers the music-ID overlap rule:
+    segments of one pseudo-mix (back to back by default, overlapping with a
+    shorter hop) all share ``B``, so none of them votes for another.
 
     Returns
     -------

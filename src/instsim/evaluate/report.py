@@ -192,6 +192,20 @@ def _counts(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _neighbour_lines(report: Mapping[str, Any]) -> list[str]:
+    """Which segments may vote, per protocol (``neighbour_exclusion``; older reports lack it)."""
+    rules = report.get("neighbour_exclusion")
+    if rules is None:
+        if not report.get("music_id"):
+            return []
+        return [
+            "- music-ID neighbours: not recorded (a report made before the overlap rule: "
+            "segments of the query's piece overlapping it in time could vote)"
+        ]
+    names = {"music_id": "music-ID", "pseudo_mix": "pseudo-mix"}
+    return [f"- {names.get(key, key)} neighbours: {rule}" for key, rule in rules.items()]
+
+
 def render_markdown(report: Mapping[str, Any]) -> str:
     """The report as Markdown (see the module docstring for its layout)."""
     s = report["settings"]
@@ -203,6 +217,7 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         f"**{report['n_tracks']}** of {report['n_tracks_split']} pieces pass the test filter "
         f"(paper: 136 of 151)",
         f"- kNN: k = {s['k']}, leave-one-out; sub-spaces L2-normalised; accuracies in %",
+        *_neighbour_lines(report),
         f"- seed {s['seed']}; instsim {report.get('instsim_version', '?')}; "
         f"{report.get('seconds', 0):.0f} s; {report.get('created', '')}",
         "",

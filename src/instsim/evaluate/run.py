@@ -33,6 +33,8 @@ import numpy as np
 from ..data.groups import SILENCE_DB, active_fractions, passes_test_filter
 from ..errors import ConfigError, DatasetError
 from .protocols import (
+    MUSIC_ID_NEIGHBOURS,
+    PSEUDO_MIX_NEIGHBOURS,
     EmbeddingStore,
     PseudoMixSet,
     SegmentSet,
@@ -138,7 +140,7 @@ class EvaluationSettings:
 
 # -- systems -------------------------------------------------------------------------------
 def load_systems(
-    model: str | os.PathLike,
+    model: str | os.PathLike | None = None,
     compare: Mapping[str, str | os.PathLike] | Sequence[str | os.PathLike] = (),
     *,
     baselines: bool = True,
@@ -148,10 +150,12 @@ def load_systems(
 
     Parameters
     ----------
-    model : path or Hub repo id
-        The CSN (``config.json`` + ``model.safetensors``). When it is a folder,
-        ``stage1/<instrument>/`` and ``baseline/`` inside it are picked up too
-        (unless ``baselines=False``).
+    model : path, Hub repo id, ``"default"`` or None
+        The CSN (``config.json`` + ``model.safetensors``); ``None`` or
+        ``"default"``: the model bundled with the package, as
+        :meth:`instsim.Extractor.from_pretrained` resolves it. When it is a
+        folder, ``stage1/<instrument>/`` and ``baseline/`` inside it are picked up
+        too (unless ``baselines=False``).
     compare : mapping of name -> path, or sequence of paths
         Other CSNs (e.g. the variants of Table 2), evaluated the same way; a
         sequence names them after their folders.
@@ -162,7 +166,8 @@ def load_systems(
     Returns
     -------
     list of System
-        ``csn``, then the compared CSNs, then ``fcn-clean``, ``fcn-mix`` and
+        ``csn``, then the compared CSNs, then (with ``baselines``) ``logmel`` (non-learned
+        log-mel mean/std, always), ``fcn-clean``, ``fcn-mix`` and
         ``baseline`` when found.
 
     Raises
@@ -170,14 +175,18 @@ def load_systems(
     ModelNotFoundError, ModelMismatchError
     """
     from ..extractor import Extractor
+    from ..hub import model_source
     from ..model import missing_model_files
+    from .baselines import logmel_system
 
-    def source(ext: Extractor) -> str:
-        p = Path(ext.model_id).expanduser()
-        return str(p.resolve()) if p.is_dir() else ext.model_id
+    def source(name: str | os.PathLike | None, ext: Extractor) -> str:
+        kind, where = model_source(name)  # as from_pretrained resolved it
+        return str(Path(where).resolve()) if kind == "folder" else ext.model_id
 
     main = Extractor.from_pretrained(model, device=device)
-    systems = [System.csn("csn", main, label=f"{main.config.name} (ours)", source=source(main))]
+    systems = [
+        System.csn("csn", main, label=f"{main.config.name} (ours)", source=source(model, main))
+    ]
     if not isinstance(compare, Mapping):
         named: dict[str, str | os.PathLike] = {}
         for path in compare:
@@ -191,9 +200,13 @@ def load_systems(
         if name in {s.name for s in systems}:
             raise ConfigError("compare", f"two systems are named {name!r}")
         ext = Extractor.from_pretrained(path, device=device)
-        systems.append(System.csn(name, ext, label=f"{name} (ours)", source=source(ext)))
-    root = Path(str(model)).expanduser()
-    if not (baselines and root.is_dir()):
+        systems.append(System.csn(name, ext, label=f"{name} (ours)", source=source(path, ext)))
+    if not baselines:
+        return systems
+    systems.append(logmel_system(main.config.frontend, main.instruments))
+    kind, where = model_source(model)
+    root = Path(where)
+    if kind != "folder":
         return systems
     fcns = {
         c: Extractor.from_pretrained(root / "stage1" / c, device=device)
@@ -434,6 +447,14 @@ def run_evaluation(
         "tracks": kept,
         "excluded_tracks": excluded,
         "protocols": [p for p in PROTOCOLS if p in protocols],
+        "neighbour_exclusion": {
+            key: rule
+            for key, rule, p in (
+                ("music_id", MUSIC_ID_NEIGHBOURS, "music-id"),
+                ("pseudo_mix", PSEUDO_MIX_NEIGHBOURS, "pseudo-mix"),
+            )
+            if p in protocols
+        },
         "music_id": top["music_id"],
         "music_id_active": top["music_id_active"],
         "pseudo_mix": top["pseudo_mix"],
