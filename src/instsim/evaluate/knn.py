@@ -182,7 +182,9 @@ def knn_predict(
         if callable(exclude):
             block = np.asarray(exclude(rows), dtype=bool)
             if block.shape != dist.shape:
-                raise ParameterError("exclude", f"returned shape {block.shape}, expected {dist.shape}")
+                raise ParameterError(
+                    "exclude", f"returned shape {block.shape}, expected {dist.shape}"
+                )
             dist[block] = np.inf
         elif exclude is not None:
             dist[np.asarray(exclude[start:stop], dtype=bool)] = np.inf
