@@ -21,12 +21,15 @@ from .errors import (
     AudioDecodeError,
     ConfigError,
     DatasetError,
+    DumpError,
     EmptyAudioError,
     InstsimError,
+    MissingExtraError,
     ModelMismatchError,
     ModelNotFoundError,
     NonFiniteAudioError,
     PluginNotFoundError,
+    SearchIndexError,
     SilentAudioError,
     UnknownInstrumentError,
 )
@@ -43,14 +46,18 @@ __all__ = [
     "CSNConfig",
     "ConfigError",
     "DatasetError",
+    "DumpError",
     "EmptyAudioError",
     "Extractor",
+    "Index",
     "InstsimError",
     "LogMelConfig",
+    "MissingExtraError",
     "ModelMismatchError",
     "ModelNotFoundError",
     "NonFiniteAudioError",
     "PluginNotFoundError",
+    "SearchIndexError",
     "SilentAudioError",
     "TrackEmbedding",
     "UnknownInstrumentError",
@@ -65,6 +72,7 @@ _LAZY = {
     "Extractor": "instsim.extractor",
     "TrackEmbedding": "instsim.extractor",
     "embed": "instsim.extractor",
+    "Index": "instsim.search.index",
     "CSN": "instsim.model",
     "CSNConfig": "instsim.model",
     "LogMelConfig": "instsim.frontend",
@@ -79,6 +87,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .extractor import Extractor, TrackEmbedding, embed
     from .frontend import LogMelConfig
     from .model import CSN, CSNConfig
+    from .search.index import Index
 
 
 def __getattr__(name: str) -> Any:

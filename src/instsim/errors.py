@@ -17,12 +17,15 @@ __all__ = [
     "AudioDecodeError",
     "ConfigError",
     "DatasetError",
+    "DumpError",
     "EmptyAudioError",
     "InstsimError",
+    "MissingExtraError",
     "ModelMismatchError",
     "ModelNotFoundError",
     "NonFiniteAudioError",
     "PluginNotFoundError",
+    "SearchIndexError",
     "SilentAudioError",
     "UnknownInstrumentError",
 ]
@@ -130,3 +133,33 @@ class ConfigError(InstsimError, ValueError):
 
 class DatasetError(InstsimError, OSError):
     """A dataset folder is missing, incomplete or not in the expected layout."""
+
+
+class DumpError(InstsimError, ValueError):
+    """A feature dump (``.npz`` or ``.parquet`` from ``instsim extract``) cannot be used."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot use feature dump {self.path!r}: {reason}")
+
+
+class SearchIndexError(InstsimError, OSError):
+    """A search index folder is missing, incomplete, corrupt or of a newer format."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot open search index {self.path!r}: {reason}")
+
+
+class MissingExtraError(InstsimError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+    def __init__(self, module: str, extra: str, what: str) -> None:
+        self.module = module
+        self.extra = extra
+        super().__init__(
+            f"{what} needs the {module!r} package, which is not installed: "
+            f"pip install 'instsim[{extra}]'"
+        )

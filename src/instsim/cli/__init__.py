@@ -23,6 +23,8 @@ _COMMANDS = {
     "dataset": "dataset:dataset",
     "train": "train:train",
     "evaluate": "evaluate:evaluate",
+    "index": "index:index",
+    "search": "search:search",
 }
 
 
