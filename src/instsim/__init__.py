@@ -21,6 +21,7 @@ from .errors import (
     AudioDecodeError,
     ConfigError,
     DatasetError,
+    DumpError,
     EmptyAudioError,
     InstsimError,
     MissingExtraError,
@@ -30,6 +31,7 @@ from .errors import (
     ParameterError,
     PluginContractError,
     PluginNotFoundError,
+    SearchIndexError,
     SilentAudioError,
     UnknownInstrumentError,
 )
@@ -44,8 +46,10 @@ __all__ = [
     "CSNConfig",
     "ConfigError",
     "DatasetError",
+    "DumpError",
     "EmptyAudioError",
     "Extractor",
+    "Index",
     "InstsimError",
     "LogMelConfig",
     "MissingExtraError",
@@ -55,6 +59,7 @@ __all__ = [
     "ParameterError",
     "PluginContractError",
     "PluginNotFoundError",
+    "SearchIndexError",
     "SilentAudioError",
     "TrackEmbedding",
     "UnknownInstrumentError",
@@ -69,6 +74,7 @@ _LAZY = {
     "Extractor": "instsim.extractor",
     "TrackEmbedding": "instsim.extractor",
     "embed": "instsim.extractor",
+    "Index": "instsim.search.index",
     "CSN": "instsim.model",
     "CSNConfig": "instsim.model",
     "LogMelConfig": "instsim.frontend",
@@ -83,6 +89,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .extractor import Extractor, TrackEmbedding, embed
     from .frontend import LogMelConfig
     from .model import CSN, CSNConfig
+    from .search.index import Index
 
 
 def __getattr__(name: str) -> Any:

@@ -17,6 +17,7 @@ __all__ = [
     "AudioDecodeError",
     "ConfigError",
     "DatasetError",
+    "DumpError",
     "EmptyAudioError",
     "InstsimError",
     "MissingExtraError",
@@ -26,6 +27,7 @@ __all__ = [
     "ParameterError",
     "PluginContractError",
     "PluginNotFoundError",
+    "SearchIndexError",
     "SilentAudioError",
     "UnknownInstrumentError",
 ]
@@ -181,3 +183,21 @@ class ConfigError(InstsimError, ValueError):
 
 class DatasetError(InstsimError, OSError):
     """A dataset folder is missing, incomplete or not in the expected layout."""
+
+
+class DumpError(InstsimError, ValueError):
+    """A feature dump (``.npz`` or ``.parquet`` from ``instsim extract``) cannot be used."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot use feature dump {self.path!r}: {reason}")
+
+
+class SearchIndexError(InstsimError, OSError):
+    """A search index folder is missing, incomplete, corrupt or of a newer format."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot open search index {self.path!r}: {reason}")

@@ -1,17 +1,19 @@
 """Optional dependencies: which ``pip install 'instsim[extra]'`` provides what.
 
-A plain ``pip install instsim`` embeds, extracts (npz), trains and evaluates. Three
+A plain ``pip install instsim`` embeds, extracts (npz), trains and evaluates. Four
 features need an extra; each says so at its door, before any work, with a
 :class:`~instsim.errors.MissingExtraError` (exit 2 on the command line):
 
 =========  ==============================  ==============================================
 extra      modules (PyPI distributions)    needed by
 =========  ==============================  ==============================================
-synth      pretty_midi, fluidsynth         ``instsim synth``, :func:`instsim.data.synth.synthesize_corpus`
-           (pretty_midi, pyfluidsynth)
+synth      pretty_midi, fluidsynth,        ``instsim synth``, :func:`instsim.data.synth.synthesize_corpus`
+           pedalboard (pretty_midi,
+           pyfluidsynth, pedalboard)
 parquet    pyarrow (pyarrow)               ``instsim extract --format parquet``
 plots      matplotlib (matplotlib)         the t-SNE figures of ``instsim evaluate``; without
                                            it the report is written and the figures skipped
+search     faiss (faiss-cpu)               ``instsim index``, ``instsim search``, :class:`instsim.Index`
 =========  ==============================  ==============================================
 
 The table matches ``[project.optional-dependencies]`` in ``pyproject.toml`` (a test
@@ -28,9 +30,14 @@ __all__ = ["EXTRAS", "missing", "require"]
 
 #: extra -> {importable module: PyPI distribution}
 EXTRAS: dict[str, dict[str, str]] = {
-    "synth": {"pretty_midi": "pretty_midi", "fluidsynth": "pyfluidsynth"},
+    "synth": {
+        "pretty_midi": "pretty_midi",
+        "fluidsynth": "pyfluidsynth",
+        "pedalboard": "pedalboard",
+    },
     "parquet": {"pyarrow": "pyarrow"},
     "plots": {"matplotlib": "matplotlib"},
+    "search": {"faiss": "faiss-cpu"},
 }
 
 
@@ -55,7 +62,7 @@ def require(extra: str, feature: str) -> None:
 
     Parameters
     ----------
-    extra : {"synth", "parquet", "plots"}
+    extra : {"synth", "parquet", "plots", "search"}
     feature : str
         What needs it, for the message (``"instsim synth"``).
     """

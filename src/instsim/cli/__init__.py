@@ -33,6 +33,8 @@ _COMMANDS = {
     "train": "train:train",
     "evaluate": "evaluate:evaluate",
     "real-check": "realcheck:real_check",
+    "index": "index:index",
+    "search": "search:search",
 }
 
 
@@ -43,6 +45,8 @@ NEEDS_EXTRA: dict[str, tuple[tuple[str, str, Callable[[dict[str, Any]], bool]], 
     "extract": (
         ("parquet", "instsim extract --format parquet", lambda p: p.get("fmt") == "parquet"),
     ),
+    "index": (("search", "instsim index", lambda params: True),),
+    "search": (("search", "instsim search", lambda params: True),),
 }
 
 
