@@ -107,7 +107,8 @@ def floor_main(files: list[str], model: str, batch_size: int) -> None:
     from instsim.segments import segment_stream
 
     ext = Extractor.from_pretrained(model, device="cpu")
-    seg, hop = ext._segment_params(None, None)
+    segmentation = ext.segmentation()
+    seg, hop = segmentation.length, segmentation.hop
     warm = np.zeros((batch_size, seg), dtype=np.float32)
     ext.embed_waveforms(warm)  # one-off set-up (kernel selection), as in any long run
     t_decode = t_net = 0.0

@@ -329,6 +329,68 @@ def test_output_dir_that_is_a_file_or_in_use(
             extract_batch([collection], tmp_path / "busy", tiny)
 
 
+def test_formats_are_registered_sinks(tiny: Extractor, collection: Path, tmp_path: Path) -> None:
+    from instsim.batch import FORMATS, SINKS, register_sink
+    from instsim.batch.sinks.npz import NpzSink
+
+    assert FORMATS == ("npz", "parquet") and SINKS["npz"] is NpzSink
+    with pytest.raises(ConfigError, match=r"'format'.*'csv'.*valid: 'npz', 'parquet'"):
+        extract_batch([collection], tmp_path / "o", tiny, fmt="csv")
+    seen: list[str] = []
+
+    class ListSink:  # a third format: keeps the relative paths it is given
+        def __init__(self, outdir: Path, staging: object, run: object) -> None:
+            self.output = outdir
+
+        def is_done(self, item: InputItem, stamp: object) -> bool:
+            return False
+
+        def write(self, item: InputItem, te: object, stamp: object) -> None:
+            seen.append(item.rel)
+
+        def record(self, item: InputItem) -> None:
+            pass
+
+        def finish(self) -> None:
+            seen.append("<finished>")
+
+    register_sink("list")(ListSink)
+    try:
+        s = extract_batch([collection], tmp_path / "o", tiny, fmt="list")
+    finally:
+        del SINKS["list"]
+    assert s.done == 4 and seen[-1] == "<finished>" and seen[0] == "a.wav"
+
+
+def test_an_empty_input_folder_is_a_failure(tiny: Extractor, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    s = extract_batch([tmp_path / "empty"], tmp_path / "out", tiny)
+    assert (s.done, s.failed, s.exit_code) == (0, 1, 1)
+    (failure,) = [
+        json.loads(x) for x in (tmp_path / "out" / "failures.jsonl").read_text().splitlines()
+    ]
+    assert failure["path"] == str(tmp_path / "empty") and "no audio file" in failure["message"]
+
+
+def test_stage_progress_draws_one_bar_per_stage() -> None:
+    import io
+
+    from instsim.batch import StageProgress
+
+    buf = io.StringIO()
+    bars = StageProgress(labels={"embed": "embedding"}, units={"embed": "segment"}, file=buf)
+    bars("cache", 1, 2)
+    bars("cache", 2, 2)
+    bars("embed", 5, 10)
+    bars.close()
+    text = buf.getvalue()
+    assert "cache" in text and "2/2" in text and "embedding" in text and "5/10" in text
+    quiet = StageProgress(quiet=True, file=(buf := io.StringIO()))
+    quiet("cache", 1, 2)
+    quiet.close()
+    assert buf.getvalue() == ""
+
+
 # ---- decoding in worker processes -----------------------------------------------------------
 def test_worker_processes_give_the_same_results_in_order(
     tiny: Extractor, collection: Path, tmp_path: Path

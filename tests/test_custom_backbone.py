@@ -55,11 +55,11 @@ def test_model_with_third_party_backbone_builds_runs_and_round_trips(
     installed_plugin: Path, tmp_path: Path
 ) -> None:
     ext = Extractor.from_config({"backbone": "tinycnn", "backbone_kwargs": {"width": 8}})
-    v = ext.embed(music(4.0), SR, focus="guitar")
+    v = ext.embed(music(4.0), sr=SR, focus="guitar")
     assert v.shape == (128,) and np.isfinite(v).all()
     ext.save_pretrained(tmp_path)
     again = Extractor.from_pretrained(tmp_path)
-    np.testing.assert_array_equal(again.embed(music(4.0), SR, focus="guitar"), v)
+    np.testing.assert_array_equal(again.embed(music(4.0), sr=SR, focus="guitar"), v)
 
 
 def test_cli_lists_the_plugin(installed_plugin: Path) -> None:

@@ -105,7 +105,7 @@ def test_non_finite_array(extractor: Extractor) -> None:
     y = music(3.0)
     y[5] = np.nan
     with pytest.raises(NonFiniteAudioError, match="1 samples"):
-        extractor.embed(y, SR)
+        extractor.embed(y, sr=SR)
 
 
 def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -122,7 +122,7 @@ def test_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 def test_silent_file(extractor: Extractor, tmp_path: Path) -> None:
     p = tmp_path / "silence.flac"
     sf.write(p, np.zeros(4 * SR, dtype=np.float32), SR)
-    with pytest.raises(SilentAudioError, match=r"silence\.flac.*-60 dBFS"):
+    with pytest.raises(SilentAudioError, match=r"silence\.flac.*-90 dBFS"):
         extractor.embed(p)
 
 
@@ -133,9 +133,9 @@ def test_array_without_rate(extractor: Extractor) -> None:
 
 def test_bad_aggregate_and_segment(extractor: Extractor) -> None:
     with pytest.raises(ConfigError, match="'aggregate'.*'mean'"):
-        extractor.embed(music(3.0), SR, aggregate="max")
+        extractor.embed(music(3.0), sr=SR, aggregate="max")
     with pytest.raises(ConfigError, match="segment_seconds"):
-        extractor.embed(music(3.0), SR, segment_seconds=0)
+        extractor.embed(music(3.0), sr=SR, segment_seconds=0)
 
 
 def test_unknown_instrument_in_similarity(extractor: Extractor) -> None:
@@ -228,3 +228,21 @@ def test_bad_arguments_raise_parameter_error_naming_them(i: int) -> None:
         call()
     assert err.value.name == name and repr(name) in str(err.value)
     assert isinstance(err.value, (InstsimError, ValueError))
+
+
+def test_denormal_only_file_is_silent(extractor: Extractor, tmp_path: Path) -> None:
+    p = tmp_path / "denormal.wav"
+    y = np.full(4 * SR, 1e-40, dtype=np.float32)  # subnormal float32: no music, not zero
+    y[::2] *= -1
+    sf.write(p, y, SR, subtype="FLOAT")
+    with pytest.raises(SilentAudioError, match=r"denormal\.wav.*-90 dBFS"):
+        extractor.embed(p)
+    with pytest.raises(SilentAudioError):
+        extractor.embed(y, sr=SR)
+
+
+def test_sr_with_a_file_names_the_file(extractor: Extractor, tmp_path: Path) -> None:
+    p = tmp_path / "song.wav"
+    sf.write(p, music(3.0), SR)
+    with pytest.raises(ConfigError, match=r"'sr'.*song\.wav"):
+        extractor.embed(p, sr=SR)

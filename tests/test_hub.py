@@ -29,7 +29,7 @@ repo, revision = sys.argv[1], (sys.argv[2] or None)
 y = np.sin(np.linspace(0, 3000, 22050 * 4)).astype(np.float32)
 try:
     ext = Extractor.from_pretrained(repo, revision=revision)
-    print(json.dumps({"ok": True, "vec": ext.embed(y, 22050).tolist(), "id": ext.model_id}))
+    print(json.dumps({"ok": True, "vec": ext.embed(y, sr=22050).tolist(), "id": ext.model_id}))
 except ModelNotFoundError as exc:
     print(json.dumps({"ok": False, "error": type(exc).__name__, "message": str(exc)}))
 """
@@ -74,7 +74,7 @@ def load(
 
 def local_vec(folder: Path) -> np.ndarray:
     y = np.sin(np.linspace(0, 3000, 22050 * 4)).astype(np.float32)
-    return Extractor.from_pretrained(folder).embed(y, 22050)
+    return Extractor.from_pretrained(folder).embed(y, sr=22050)
 
 
 def test_download_cache_hit_and_offline(hub: HubServer, tmp_path: Path) -> None:
@@ -145,8 +145,8 @@ def test_export_float16_copy_embeds_within_1e3(tmp_path: Path, untrained_model_d
         "model.safetensors",
     ]
     y = music(8.0, seed=5)
-    full = Extractor.from_pretrained(untrained_model_dir).embed(y, 22050, aggregate=None)
-    half = Extractor.from_pretrained(dst).embed(y, 22050, aggregate=None)
+    full = Extractor.from_pretrained(untrained_model_dir).embed(y, sr=22050, aggregate=None)
+    half = Extractor.from_pretrained(dst).embed(y, sr=22050, aggregate=None)
     assert np.abs(full - half).max() < 1e-3
 
 
@@ -157,7 +157,9 @@ def test_bundled_model_folder_loads_by_repo_id(hub: HubServer, tmp_path: Path) -
     res = load(hub, tmp_path, "instsim/default")
     assert res["ok"] and res["id"] == "instsim/default"
     y = np.sin(np.linspace(0, 3000, 22050 * 4)).astype(np.float32)
-    np.testing.assert_allclose(res["vec"], Extractor.from_pretrained().embed(y, 22050), atol=1e-6)
+    np.testing.assert_allclose(
+        res["vec"], Extractor.from_pretrained().embed(y, sr=22050), atol=1e-6
+    )
 
 
 def test_export_keeps_a_cards_own_header_and_refuses_bad_input(

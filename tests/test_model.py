@@ -53,12 +53,25 @@ def test_variable_length_inputs() -> None:
         ({"segment_seconds": -1}, "segment_seconds"),
         ({"hop_seconds": "fast"}, "hop_seconds"),
         ({"frontend": {"n_mels": 0}}, "frontend.n_mels"),
+        ({"silence_range_db": 0}, "silence_range_db"),
+        ({"silence_range_db": True}, "silence_range_db"),
+        ({"silence_floor_db": "quiet"}, "silence_floor_db"),
     ],
 )
 def test_config_errors_name_the_field(kwargs: dict, field: str) -> None:
     with pytest.raises(ConfigError) as err:
         CSNConfig(**kwargs)
     assert repr(field) in str(err.value)
+
+
+def test_configs_with_the_old_absolute_silence_gate_still_load(tmp_path: Path) -> None:
+    old = CSNConfig(**TINY).to_dict()
+    del old["silence_range_db"], old["silence_floor_db"]
+    old["silence_db"] = -60.0  # how configs were written before the relative gate
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    cfg = CSNConfig.from_json(tmp_path / "config.json")
+    assert (cfg.silence_range_db, cfg.silence_floor_db) == (50.0, -90.0)
+    assert "silence_db" not in cfg.to_dict()
 
 
 def test_unknown_backbone_lists_available() -> None:

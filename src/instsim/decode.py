@@ -10,13 +10,19 @@ and silence flags. Two producers run it ahead of the network:
   files; at most a bounded window of files is in flight, so memory does not
   grow with the collection, and a crashed worker fails only its own file.
 
-Messages (``k`` is the input's position, ``source`` its name)::
+Messages are small frozen dataclasses (``index`` is the input's position in
+``inputs``, ``source`` its name)::
 
-    ("segs", k, source, spans [n, 2] int64 samples, audio [n, length] float32, silent [n] bool)
-    ("end", k, source, duration_seconds)
-    ("err", k, source, InstsimError)
-    ("fatal", exception)      # a bug or a failing input iterator: re-raised by the consumer
-    ("stop",)                 # no more messages
+    Segments(index, source, spans [n, 2] int64 samples, audio [n, length] float32,
+             rms_db [n] float64 dBFS)
+    Finished(index, source, duration)   # seconds of decoded audio
+    Failed(index, source, error)        # an InstsimError: this input has no embedding
+    Fatal(error)                        # a bug or a failing input iterator: re-raised
+    Stop()                              # no more messages
+
+Silence is not decided here: it is relative to the track's loudest segment,
+which is known only once the whole track is decoded, so the consumer gates
+the per-segment levels at :class:`Finished`.
 
 This module imports no torch, so worker processes start fast and stay small.
 """
@@ -34,19 +40,26 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
 
+from . import _validate
 from .audio import resample, stream_audio, valid_audio
-from .errors import AudioDecodeError, ConfigError, InstsimError
-from .segments import segment_rms_db, segment_stream
+from .errors import AudioDecodeError, InstsimError
+from .segments import Segmentation, segment_rms_db, segment_stream
 
 __all__ = [
     "DecodeParams",
+    "Failed",
+    "Fatal",
+    "Finished",
+    "Message",
     "ProcessDecoder",
+    "Segments",
+    "Stop",
     "ThreadDecoder",
     "decode_item",
     "source_name",
@@ -63,12 +76,8 @@ class DecodeParams:
     ----------
     sr : int [Hz] or None
         Rate of array inputs (files carry their own).
-    sample_rate : int [Hz]
-        The model's rate; everything is resampled to it.
-    segment_length, hop_length : int [samples]
-        Segment size and hop at ``sample_rate``.
-    silence_db : float [dBFS]
-        Segments whose RMS is below this are flagged silent.
+    segmentation : Segmentation
+        Segment length and hop, and the model's rate everything is resampled to.
     chunk : int
         Segments per message (fewer messages, same results).
     block_seconds : float [seconds]
@@ -76,12 +85,70 @@ class DecodeParams:
     """
 
     sr: int | None
-    sample_rate: int
-    segment_length: int
-    hop_length: int
-    silence_db: float
+    segmentation: Segmentation
     chunk: int = 16
     block_seconds: float = 10.0
+
+
+# ---- messages -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Segments:
+    """Up to ``DecodeParams.chunk`` consecutive segments of input ``index``.
+
+    Attributes
+    ----------
+    spans : np.ndarray [shape=(n, 2), dtype=int64] [samples]
+        Start and end of the real audio in each segment, at the model's rate.
+    audio : np.ndarray [shape=(n, segment_length), dtype=float32]
+    rms_db : np.ndarray [shape=(n,), dtype=float64] [dBFS]
+        RMS level of each segment's real audio.
+    """
+
+    index: int
+    source: str
+    spans: np.ndarray
+    audio: np.ndarray
+    rms_db: np.ndarray
+
+
+@dataclass(frozen=True)
+class Finished:
+    """Input ``index`` is completely decoded: ``duration`` seconds of audio."""
+
+    index: int
+    source: str
+    duration: float
+
+
+@dataclass(frozen=True)
+class Failed:
+    """Input ``index`` cannot be decoded; ``error`` says why."""
+
+    index: int
+    source: str
+    error: Any  # an InstsimError (a _PackedError while crossing a process boundary)
+
+
+@dataclass(frozen=True)
+class Fatal:
+    """A bug or a failing input iterator: the consumer re-raises ``error``."""
+
+    error: Any
+
+
+@dataclass(frozen=True)
+class Stop:
+    """No more messages."""
+
+
+@dataclass(frozen=True)
+class _Started:
+    """Sent by a worker process before it decodes input ``index`` (never leaves this module)."""
+
+    index: int
+
+
+Message = Segments | Finished | Failed | Fatal | Stop
 
 
 def source_name(item: object) -> str:
@@ -89,30 +156,28 @@ def source_name(item: object) -> str:
     return "<array>" if isinstance(item, np.ndarray) else str(item)
 
 
-def decode_item(item: Any, params: DecodeParams) -> Iterator[tuple]:
-    """Decode one input into chunks of segments, then its duration.
+def decode_item(index: int, item: Any, params: DecodeParams) -> Iterator[Segments | Finished]:
+    """Decode input ``index`` into :class:`Segments` chunks, then :class:`Finished`.
 
-    Yields ``("segs", spans, audio, silent)`` chunks (see the module docstring)
-    and finally ``("end", duration_seconds)``. Memory holds one decoded block
-    (``params.block_seconds``) and one chunk.
+    Memory holds one decoded block (``params.block_seconds``) and one chunk.
 
     Raises
     ------
     InstsimError
         The input cannot be decoded (missing, corrupt, truncated, empty, NaN).
     ConfigError
-        An array input without ``params.sr``.
+        An array input without ``params.sr``, or something neither a path nor an array.
     """
-    sr_model = params.sample_rate
+    seg = params.segmentation
+    sr_model = seg.sample_rate
+    source = source_name(item)
     if isinstance(item, np.ndarray):
-        if params.sr is None:
-            raise ConfigError("sr", "the sample rate of an array input is required (sr=...)")
+        rate = _validate.audio_input(item, params.sr)
         y = valid_audio(item, "<array>")
-        blocks: Iterable[np.ndarray] = [resample(y, int(params.sr), sr_model)]
-    elif isinstance(item, (str, os.PathLike)):
-        blocks = stream_audio(item, sr_model, block_seconds=params.block_seconds)
+        blocks: Iterable[np.ndarray] = [resample(y, int(rate), sr_model)]  # type: ignore[arg-type]
     else:
-        raise TypeError(f"audio must be a path or a numpy array, got {type(item).__name__}")
+        _validate.audio_input(item, None)
+        blocks = stream_audio(item, sr_model, block_seconds=params.block_seconds)
 
     n_samples = 0
 
@@ -124,39 +189,38 @@ def decode_item(item: Any, params: DecodeParams) -> Iterator[tuple]:
 
     spans: list[tuple[int, int]] = []
     audio: list[np.ndarray] = []
-    silent: list[bool] = []
+    rms_db: list[float] = []
 
-    def chunk() -> tuple:
-        out = (
-            "segs",
+    def chunk() -> Segments:
+        out = Segments(
+            index,
+            source,
             np.array(spans, dtype=np.int64).reshape(-1, 2),
             np.stack(audio),
-            np.array(silent, dtype=bool),
+            np.array(rms_db, dtype=np.float64),
         )
         spans.clear()
         audio.clear()
-        silent.clear()
+        rms_db.clear()
         return out
 
-    for seg in segment_stream(counted(blocks), params.segment_length, params.hop_length):
-        spans.append((seg.start, seg.end))
-        audio.append(seg.audio)
-        silent.append(segment_rms_db(seg.audio[: seg.end - seg.start]) < params.silence_db)
+    for s in segment_stream(counted(blocks), seg.length, seg.hop):
+        spans.append((s.start, s.end))
+        audio.append(s.audio)
+        rms_db.append(segment_rms_db(s.audio[: s.end - s.start]))
         if len(audio) >= params.chunk:
             yield chunk()
     if audio:
         yield chunk()
-    yield ("end", n_samples / sr_model)
+    yield Finished(index, source, n_samples / sr_model)
 
 
-def _messages(k: int, item: Any, params: DecodeParams) -> Iterator[tuple]:
-    """:func:`decode_item` as consumer messages; an :class:`InstsimError` becomes ``"err"``."""
-    source = source_name(item)
+def _messages(index: int, item: Any, params: DecodeParams) -> Iterator[Message]:
+    """:func:`decode_item`, with an :class:`InstsimError` turned into :class:`Failed`."""
     try:
-        for msg in decode_item(item, params):
-            yield (msg[0], k, source, *msg[1:])
+        yield from decode_item(index, item, params)
     except InstsimError as exc:
-        yield ("err", k, source, exc)
+        yield Failed(index, source_name(item), exc)
 
 
 @dataclass
@@ -203,7 +267,7 @@ class ThreadDecoder:
         )
         self._thread.start()
 
-    def _put(self, msg: tuple) -> bool:
+    def _put(self, msg: Message) -> bool:
         while not self._stop.is_set():
             try:
                 self._q.put(msg, timeout=0.1)
@@ -219,16 +283,16 @@ class ThreadDecoder:
                     if not self._put(msg):
                         return
         except BaseException as exc:  # a bug or an iterator failure: hand it to the consumer
-            self._put(("fatal", exc))
+            self._put(Fatal(exc))
         finally:
-            self._put(("stop",))
+            self._put(Stop())
 
-    def get(self) -> tuple | None:
+    def get(self) -> Message | None:
         """The next message (blocks until one is there)."""
         return self._q.get()
 
     def idle(self) -> bool:
-        """Never: this producer runs ahead on its own and ends with ``("stop",)``."""
+        """Never: this producer runs ahead on its own and ends with :class:`Stop`."""
         return False
 
     def release(self, k: int) -> None:
@@ -244,7 +308,7 @@ def _worker_main(tasks: Connection, results: Connection, params: DecodeParams, d
 
     A sender thread ships decoded chunks while the next ones are decoded (up to
     ``depth`` waiting). Before each file, everything about the previous one has
-    been delivered and a ``("start", k)`` message is sent synchronously, so if
+    been delivered and a ``_Started(k)`` message is sent synchronously, so if
     this process dies the parent knows exactly which file it was reading. The
     process ends when the parent sends ``None`` or goes away (the pipes break).
     """
@@ -253,7 +317,7 @@ def _worker_main(tasks: Connection, results: Connection, params: DecodeParams, d
     broken = threading.Event()
     lock = threading.Lock()
 
-    def send(msg: tuple) -> None:
+    def send(msg: Message | _Started) -> None:
         if broken.is_set():
             return
         try:
@@ -283,11 +347,11 @@ def _worker_main(tasks: Connection, results: Connection, params: DecodeParams, d
             if task is None:
                 break
             k, item = task
-            send(("start", k))
+            send(_Started(k))
             try:
                 for msg in _messages(k, item, params):
-                    if msg[0] == "err":  # instsim's errors do not survive pickling as they are
-                        msg = (*msg[:-1], _PackedError.pack(msg[-1]))
+                    if isinstance(msg, Failed):  # instsim's errors do not pickle as they are
+                        msg = replace(msg, error=_PackedError.pack(msg.error))
                     while not broken.is_set():
                         try:
                             out.put(msg, timeout=_POLL_SECONDS)
@@ -296,7 +360,7 @@ def _worker_main(tasks: Connection, results: Connection, params: DecodeParams, d
                             continue
             except BaseException as exc:  # a bug: report it, the consumer re-raises it
                 out.join()
-                send(("fatal", _PackedError.pack(exc)))
+                send(Fatal(_PackedError.pack(exc)))
                 break
             out.join()  # all of this file is delivered before the next one starts
     finally:
@@ -428,7 +492,7 @@ class ProcessDecoder:
         self._exhausted = False
         self._window = max(1, window)
         self._inflight: set[int] = set()
-        self._ready: deque[tuple] = deque()  # messages already read, not yet handed out
+        self._ready: deque[Message] = deque()  # messages already read, not yet handed out
         self._workers: list[_Worker] = []
         self._workers = [self._spawn() for _ in range(workers)]
 
@@ -458,14 +522,13 @@ class ProcessDecoder:
         except (EOFError, OSError):
             return False
         w.heard = True
-        kind = msg[0]
-        if kind == "start":
-            w.started = msg[1]
+        if isinstance(msg, _Started):
+            w.started = msg.index
             return True
-        if kind in ("err", "fatal") and isinstance(msg[-1], _PackedError):
-            msg = (*msg[:-1], msg[-1].unpack())
-        if kind in ("end", "err"):
-            w.finished(msg[1])
+        if isinstance(msg, (Failed, Fatal)) and isinstance(msg.error, _PackedError):
+            msg = replace(msg, error=msg.error.unpack())
+        if isinstance(msg, (Finished, Failed)):
+            w.finished(msg.index)
         self._ready.append(msg)
         return True
 
@@ -490,18 +553,18 @@ class ProcessDecoder:
                     source_name(item),
                     f"the decoding process died (exit code {code}) while reading this file",
                 )
-                self._ready.append(("err", k, source_name(item), err))
+                self._ready.append(Failed(k, source_name(item), err))
             else:
                 new.send(k, item)
 
-    def get(self, timeout: float = _POLL_SECONDS) -> tuple | None:
-        """The next message, ``("stop",)`` when all is done, or ``None`` when the
+    def get(self, timeout: float = _POLL_SECONDS) -> Message | None:
+        """The next message, :class:`Stop` when all is done, or ``None`` when the
         consumer should run what it has (nothing is being decoded, or ``timeout``)."""
         self._dispatch()
         if self._ready:
             return self._ready.popleft()
         if self._exhausted and not self._inflight:
-            return ("stop",)
+            return Stop()
         if self._decoding() == 0:
             return None
         conns = {w.results: w for w in self._workers}

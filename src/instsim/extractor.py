@@ -13,7 +13,7 @@ decoding overlaps with compute and memory does not grow with file length.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import _validate
 from .errors import ConfigError, InstsimError, SilentAudioError, UnknownInstrumentError
 from .model import CSN, CSNConfig
+from .segments import Segmentation, silence_mask
 
 __all__ = ["Extractor", "TrackEmbedding", "TrackResult", "normalize_subspaces"]
 
@@ -51,12 +53,16 @@ class TrackEmbedding:
     timestamps : np.ndarray [shape=(n_segments, 2), dtype=float64]
         Start and end of each segment [seconds].
     silent : np.ndarray [shape=(n_segments,), dtype=bool]
-        Segments below the model's silence threshold (left out of the track mean).
+        Silent segments, left out of the track mean: more than the model's
+        ``silence_range_db`` below the track's loudest segment, or below its
+        absolute ``silence_floor_db``.
     instruments : tuple of str
         Sub-space names, in order.
     subspace_dim : int
     duration : float [seconds]
         Length of the decoded audio.
+    rms_db : np.ndarray [shape=(n_segments,), dtype=float64] [dBFS] or None
+        RMS level of each segment, from which ``silent`` was decided.
     """
 
     source: str
@@ -66,6 +72,7 @@ class TrackEmbedding:
     instruments: tuple[str, ...]
     subspace_dim: int
     duration: float
+    rms_db: np.ndarray | None = None
 
     def _columns(self, focus: Focus) -> np.ndarray:
         return _focus_columns(focus, self.instruments, self.subspace_dim)
@@ -161,12 +168,6 @@ class Extractor:
     >>> ext.similarity(a, b, focus="drums")  # doctest: +SKIP
     0.83
     """
-
-    #: Pad partial batches to ``batch_size`` in :meth:`embed_files`, so every forward
-    #: pass has the same shape. CPU kernels are chosen by batch shape and round
-    #: differently (by about 1e-8), so this makes a track's embedding bit-identical
-    #: whatever other inputs shared its batches; ``instsim extract`` turns it on.
-    _pad_batches: bool = False
 
     def __init__(
         self,
@@ -274,18 +275,42 @@ class Extractor:
             f"instruments={list(self.instruments)}, device='{self.device}')"
         )
 
-    # ---- core -------------------------------------------------------------------
-    def _segment_params(
-        self, segment_seconds: float | None, hop_seconds: float | None
-    ) -> tuple[int, int]:
+    # ---- what a caller may resolve before any work ------------------------------------
+    def resolve_focus(self, focus: Focus = None) -> list[str]:
+        """The sub-space names ``focus`` stands for, in the order given.
+
+        Parameters
+        ----------
+        focus : str, sequence of str or None
+            One instrument, several, or ``None`` for all of :attr:`instruments`.
+
+        Raises
+        ------
+        UnknownInstrumentError
+            A name the model does not have, or an empty sequence (the message
+            lists the model's instruments).
+        """
+        return _focus_list(focus, self.instruments)
+
+    def segmentation(
+        self, *, segment_seconds: float | None = None, hop_seconds: float | None = None
+    ) -> Segmentation:
+        """Segment length and hop in seconds and samples; ``None`` takes the model's config.
+
+        Raises
+        ------
+        ConfigError
+            A value that is not a positive, finite number of seconds.
+        """
         seg = self.config.segment_seconds if segment_seconds is None else segment_seconds
         hop = self.config.hop_seconds if hop_seconds is None else hop_seconds
-        for name, v in (("segment_seconds", seg), ("hop_seconds", hop)):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-                raise ConfigError(name, f"must be a positive number of seconds, got {v!r}")
-        sr = self.sample_rate
-        return max(1, round(seg * sr)), max(1, round(hop * sr))
+        return Segmentation(
+            _validate.positive_seconds("segment_seconds", seg),
+            _validate.positive_seconds("hop_seconds", hop),
+            self.sample_rate,
+        )
 
+    # ---- core -------------------------------------------------------------------
     @torch.inference_mode()
     def embed_waveforms(self, batch: np.ndarray | torch.Tensor) -> np.ndarray:
         """Run the network on a batch of equal-length waveforms at :attr:`sample_rate`.
@@ -307,14 +332,15 @@ class Extractor:
         inputs: Iterable[AudioInput],
         *,
         sr: int | None = None,
-        batch_size: int = 32,
         segment_seconds: float | None = None,
         hop_seconds: float | None = None,
+        batch_size: int = 32,
         progress: Callable[[TrackResult], None] | None = None,
         on_error: str = "raise",
         prefetch_segments: int = 256,
         workers: int = 0,
-    ) -> Iterator[TrackResult]:
+        pad_batches: bool = False,
+    ) -> Generator[TrackResult, None, None]:
         """Embed many files (or arrays), batching segments of several inputs together.
 
         Decoding runs ahead of the network, bounded to about ``prefetch_segments``
@@ -328,10 +354,13 @@ class Extractor:
         ----------
         inputs : iterable of path or np.ndarray
             Files, or arrays (then ``sr`` gives their rate).
+        sr : int [Hz] or None
+            Rate of the array inputs; files carry their own. With a list or tuple
+            of files only, ``sr`` is refused at the door.
+        segment_seconds, hop_seconds : float [seconds] or None
+            Segmentation; ``None``: the model's config (3 s and 1.5 s by default).
         batch_size : int > 0
             Segments per forward pass (32 or more keeps a CPU busy).
-        segment_seconds, hop_seconds : float [seconds] or None
-            Override the model's defaults (3 s and 1.5 s).
         progress : callable or None
             Called with each :class:`TrackResult` as it completes.
         on_error : {"raise", "return"}
@@ -344,170 +373,77 @@ class Extractor:
             processes (worth it when decoding, not the network, is the slower
             stage: compressed files, GPU inference, several cores). A worker
             process that dies fails only the file it was decoding.
+        pad_batches : bool
+            Pad partial batches to ``batch_size``, so every forward pass has the
+            same shape. CPU kernels are chosen by batch shape and round
+            differently (by about 1e-8), so this makes a track's embedding
+            bit-identical whatever other inputs shared its batches (``instsim
+            extract`` does this).
 
-        Yields
+        Returns
+        -------
+        generator of TrackResult
+            Decoding starts at the first ``next()``; ``close()`` stops it.
+
+        Raises
         ------
-        TrackResult
+        ConfigError
+            A bad argument (at the call, before any work), or, with
+            ``on_error="raise"``, an input that is neither a path nor an array.
         """
-        from .decode import DecodeParams, ProcessDecoder, ThreadDecoder
+        from .decode import DecodeParams
 
-        if on_error not in ("raise", "return"):
-            raise ConfigError("on_error", f"got {on_error!r}; valid: 'raise', 'return'")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-            raise ConfigError("batch_size", f"must be a positive integer, got {batch_size!r}")
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
-            raise ConfigError("workers", f"must be an integer >= 0, got {workers!r}")
-        seg_len, hop_len = self._segment_params(segment_seconds, hop_seconds)
-        sr_model = self.sample_rate
-        silence_db = self.config.silence_db
-        params = DecodeParams(sr, sr_model, seg_len, hop_len, silence_db)
-        max_messages = max(2, -(-max(1, prefetch_segments) // params.chunk))
-        if workers == 0:
-            src: Any = ThreadDecoder(inputs, params, max_messages)
-        else:
-            window = max(64, 2 * batch_size, 8 * workers)
-            src = ProcessDecoder(inputs, params, workers, window, max_messages)
-        yield from self._consume(src, batch_size, progress, on_error)
-
-    def _consume(
-        self,
-        src: Any,
-        batch_size: int,
-        progress: Callable[[TrackResult], None] | None,
-        on_error: str,
-    ) -> Iterator[TrackResult]:
-        """Batch the segments that ``src`` decodes, run the network, yield results in order."""
-        sr_model = self.sample_rate
-        silence_db = self.config.silence_db
-        tracks: dict[int, dict[str, Any]] = {}
-        next_out = 0  # index of the next result to hand out
-        pending: list[tuple[int, np.ndarray]] = []  # (input index, segment audio)
-        pending_ids: dict[int, int] = {}  # input index -> segments in ``pending``
-
-        def flush() -> None:
-            if not pending:
-                return
-            batch = np.stack([a for _, a in pending])
-            if self._pad_batches and len(batch) < batch_size:
-                pad = np.zeros((batch_size - len(batch), batch.shape[1]), dtype=batch.dtype)
-                batch = np.concatenate([batch, pad])
-            emb = self.embed_waveforms(batch)[: len(pending)]
-            for (k, _), e in zip(pending, emb):
-                if k in tracks:
-                    tracks[k]["emb"].append(e)
-            pending.clear()
-            pending_ids.clear()
-
-        def finished() -> Iterator[TrackResult]:
-            nonlocal next_out
-            while next_out in tracks:
-                k = next_out
-                t = tracks[k]
-                if not t["done"] or k in pending_ids:
-                    return
-                del tracks[k]
-                next_out += 1
-                res = TrackResult(k, t["source"])
-                if t["error"] is not None:
-                    res.error = t["error"]
-                else:
-                    silent = np.array(t["silent"], dtype=bool)
-                    if silent.all():
-                        res.error = SilentAudioError(t["source"], silence_db)
-                    else:
-                        res.embedding = TrackEmbedding(
-                            source=t["source"],
-                            raw=np.stack(t["emb"]).astype(np.float32),
-                            timestamps=np.array(t["ts"], dtype=np.float64).reshape(-1, 2)
-                            / sr_model,
-                            silent=silent,
-                            instruments=self.instruments,
-                            subspace_dim=self.subspace_dim,
-                            duration=t["duration"],
-                        )
-                src.release(k)
-                if progress is not None:
-                    progress(res)
-                if res.error is not None and on_error == "raise":
-                    raise res.error
-                yield res
-
-        def track(k: int, source: str) -> dict[str, Any] | None:
-            if k < next_out:
-                return None  # already handed out (a late message after a worker crash)
-            if k not in tracks:
-                tracks[k] = {
-                    "source": source,
-                    "emb": [],
-                    "ts": [],
-                    "silent": [],
-                    "done": False,
-                    "error": None,
-                    "duration": 0.0,
-                }
-            return tracks[k]
-
-        try:
-            while True:
-                msg = src.get()
-                if msg is None:  # nothing is being decoded: run what is waiting
-                    flush()
-                    yield from finished()
-                    continue
-                kind = msg[0]
-                if kind == "stop":
-                    break
-                if kind == "fatal":
-                    raise msg[1]
-                k, source = msg[1], msg[2]
-                t = track(k, source)
-                if t is None or t["done"]:
-                    continue
-                if kind == "segs":
-                    spans, audio, silent = msg[3], msg[4], msg[5]
-                    t["ts"].extend(spans.tolist())
-                    t["silent"].extend(silent.tolist())
-                    for row in audio:
-                        pending.append((k, row))
-                        pending_ids[k] = pending_ids.get(k, 0) + 1
-                        if len(pending) >= batch_size:
-                            flush()
-                            yield from finished()
-                elif kind == "end":
-                    t["done"], t["duration"] = True, msg[3]
-                    yield from finished()
-                else:  # err
-                    t["done"], t["error"] = True, msg[3]
-                    yield from finished()
-                if pending and src.idle():
-                    flush()
-                    yield from finished()
-            flush()
-            yield from finished()
-        finally:
-            src.close()
+        seg = self.segmentation(segment_seconds=segment_seconds, hop_seconds=hop_seconds)
+        batch_size = _validate.positive_int("batch_size", batch_size)
+        _validate.choice("on_error", on_error, ("raise", "return"))
+        prefetch_segments = _validate.positive_int("prefetch_segments", prefetch_segments)
+        workers = _validate.integer("workers", workers, minimum=0)
+        if sr is not None:
+            sr = _validate.sample_rate("sr", sr)
+            if (
+                isinstance(inputs, (list, tuple))
+                and inputs
+                and not any(isinstance(x, np.ndarray) for x in inputs)
+            ):
+                _validate.audio_input(inputs[0], sr)  # files only: sr cannot mean anything
+        params = DecodeParams(sr, seg)
+        consumer = _Consumer(self, batch_size, bool(pad_batches), progress, on_error)
+        return consumer.run(inputs, params, workers, prefetch_segments)
 
     def embed_track(
         self,
         audio: AudioInput,
-        sr: int | None = None,
         *,
+        sr: int | None = None,
         segment_seconds: float | None = None,
         hop_seconds: float | None = None,
         batch_size: int = 32,
     ) -> TrackEmbedding:
         """Embed one file or array; see :class:`TrackEmbedding` for what comes back.
 
+        Parameters
+        ----------
+        audio : path or np.ndarray [shape=(n_samples,) or (n_samples, n_channels)]
+        sr : int [Hz] or None
+            Rate of an array (required then); an error with a file.
+        segment_seconds, hop_seconds : float [seconds] or None
+            Segmentation; ``None``: the model's config.
+        batch_size : int > 0
+            Segments per forward pass.
+
         Raises
         ------
+        ConfigError
+            A bad argument, ``sr`` with a file or no ``sr`` with an array.
         AudioDecodeError, EmptyAudioError, NonFiniteAudioError, SilentAudioError
         """
+        _validate.audio_input(audio, sr)
         (res,) = self.embed_files(
             [audio],
             sr=sr,
-            batch_size=batch_size,
             segment_seconds=segment_seconds,
             hop_seconds=hop_seconds,
+            batch_size=batch_size,
         )
         assert res.embedding is not None
         return res.embedding
@@ -515,39 +451,51 @@ class Extractor:
     def embed(
         self,
         audio: AudioInput,
-        sr: int | None = None,
         *,
         focus: Focus = None,
         aggregate: str | None = "mean",
+        sr: int | None = None,
         segment_seconds: float | None = None,
         hop_seconds: float | None = None,
         batch_size: int = 32,
     ) -> np.ndarray:
         """Embed a file or array and return float32 vectors.
 
+        Only ``audio`` is positional: ``ext.embed("a.flac", "bass")`` is a
+        ``TypeError``; write ``ext.embed("a.flac", focus="bass")``.
+
         Parameters
         ----------
         audio : path or np.ndarray [shape=(n_samples,) or (n_samples, n_channels)]
-        sr : int [Hz] or None
-            Rate of an array input (required then); ignored for files.
         focus : str, sequence of str or None
             Instrument(s) whose sub-spaces to return; ``None``: all.
         aggregate : {"mean", None}
             ``"mean"``: one track vector (mean of non-silent segments, each sub-space
             L2-normalised); ``None``: one vector per segment.
+        sr : int [Hz] or None
+            Rate of an array input (required then); an error with a file.
+        segment_seconds, hop_seconds : float [seconds] or None
+            Segmentation; ``None``: the model's config.
+        batch_size : int > 0
+            Segments per forward pass.
 
         Returns
         -------
         np.ndarray [dtype=float32]
             ``(embedding_dim,)``; ``(subspace_dim,)`` for one focus; ``(n_segments, d)``
             with ``aggregate=None``.
+
+        Raises
+        ------
+        ConfigError, UnknownInstrumentError
+            A bad argument (before any work).
+        AudioDecodeError, EmptyAudioError, NonFiniteAudioError, SilentAudioError
         """
-        _focus_list(focus, self.instruments)  # fail before any work
-        if aggregate not in ("mean", None, "none"):
-            raise ConfigError("aggregate", f"got {aggregate!r}; valid: 'mean', None")
+        self.resolve_focus(focus)  # fail before any work
+        _validate.choice("aggregate", aggregate, ("mean", None, "none"))
         te = self.embed_track(
             audio,
-            sr,
+            sr=sr,
             segment_seconds=segment_seconds,
             hop_seconds=hop_seconds,
             batch_size=batch_size,
@@ -599,6 +547,150 @@ class Extractor:
         return np.atleast_2d(va) @ np.atleast_2d(vb).T / len(names)
 
 
+@dataclass
+class _Assembly:
+    """One input while its segments are being decoded and embedded."""
+
+    source: str
+    emb: list[np.ndarray] = field(default_factory=list)
+    spans: list[np.ndarray] = field(default_factory=list)
+    rms_db: list[np.ndarray] = field(default_factory=list)
+    done: bool = False
+    error: InstsimError | None = None
+    duration: float = 0.0
+
+
+class _Consumer:
+    """Batch the segments a decoder sends, run the network, hand out results in input order.
+
+    Segments of several inputs share a batch; an input's result is handed out once
+    it is decoded (:class:`~instsim.decode.Finished`) and its last segment has been
+    through the network. Silence is gated then, relative to the track's loudest
+    segment (:func:`~instsim.segments.silence_mask`).
+    """
+
+    def __init__(
+        self,
+        ext: Extractor,
+        batch_size: int,
+        pad_batches: bool,
+        progress: Callable[[TrackResult], None] | None,
+        on_error: str,
+    ) -> None:
+        self.ext = ext
+        self.batch_size = batch_size
+        self.pad_batches = pad_batches
+        self.progress = progress
+        self.on_error = on_error
+        self.tracks: dict[int, _Assembly] = {}
+        self.next_out = 0  # index of the next result to hand out
+        self.pending: list[tuple[int, np.ndarray]] = []  # (input index, segment audio)
+        self.pending_ids: dict[int, int] = {}  # input index -> segments in ``pending``
+
+    def run(
+        self, inputs: Iterable[Any], params: Any, workers: int, prefetch_segments: int
+    ) -> Generator[TrackResult, None, None]:
+        """Decode ``inputs`` (in a thread, or ``workers`` processes) and yield their results."""
+        from .decode import Failed, Fatal, Finished, ProcessDecoder, Segments, Stop, ThreadDecoder
+
+        max_messages = max(2, -(-prefetch_segments // params.chunk))
+        if workers == 0:
+            src: Any = ThreadDecoder(inputs, params, max_messages)
+        else:
+            window = max(64, 2 * self.batch_size, 8 * workers)
+            src = ProcessDecoder(inputs, params, workers, window, max_messages)
+        try:
+            while True:
+                msg = src.get()
+                if msg is None:  # nothing is being decoded: run what is waiting
+                    yield from self.flush(src)
+                    continue
+                if isinstance(msg, Stop):
+                    break
+                if isinstance(msg, Fatal):
+                    raise msg.error
+                t = self.track(msg.index, msg.source)
+                if t is not None and not t.done:
+                    if isinstance(msg, Segments):
+                        yield from self.add(msg, t, src)
+                    elif isinstance(msg, Finished):
+                        t.done, t.duration = True, msg.duration
+                    elif isinstance(msg, Failed):
+                        t.done, t.error = True, msg.error
+                    yield from self.finished(src)
+                if self.pending and src.idle():
+                    yield from self.flush(src)
+            yield from self.flush(src)
+        finally:
+            src.close()
+
+    def track(self, k: int, source: str) -> _Assembly | None:
+        if k < self.next_out:
+            return None  # already handed out (a late message after a worker crash)
+        return self.tracks.setdefault(k, _Assembly(source))
+
+    def add(self, msg: Any, t: _Assembly, src: Any) -> Iterator[TrackResult]:
+        t.spans.append(msg.spans)
+        t.rms_db.append(msg.rms_db)
+        for row in msg.audio:
+            self.pending.append((msg.index, row))
+            self.pending_ids[msg.index] = self.pending_ids.get(msg.index, 0) + 1
+            if len(self.pending) >= self.batch_size:
+                yield from self.flush(src)
+
+    def flush(self, src: Any) -> Iterator[TrackResult]:
+        """Run the waiting segments through the network, then hand out what is complete."""
+        if self.pending:
+            batch = np.stack([a for _, a in self.pending])
+            if self.pad_batches and len(batch) < self.batch_size:
+                pad = np.zeros((self.batch_size - len(batch), batch.shape[1]), dtype=batch.dtype)
+                batch = np.concatenate([batch, pad])
+            emb = self.ext.embed_waveforms(batch)[: len(self.pending)]
+            for (k, _), e in zip(self.pending, emb):
+                if k in self.tracks:
+                    self.tracks[k].emb.append(e)
+            self.pending.clear()
+            self.pending_ids.clear()
+        yield from self.finished(src)
+
+    def finished(self, src: Any) -> Iterator[TrackResult]:
+        while self.next_out in self.tracks:
+            k = self.next_out
+            t = self.tracks[k]
+            if not t.done or k in self.pending_ids:
+                return
+            del self.tracks[k]
+            self.next_out += 1
+            res = self.result(k, t)
+            src.release(k)
+            if self.progress is not None:
+                self.progress(res)
+            if res.error is not None and self.on_error == "raise":
+                raise res.error
+            yield res
+
+    def result(self, k: int, t: _Assembly) -> TrackResult:
+        if t.error is not None:
+            return TrackResult(k, t.source, error=t.error)
+        cfg = self.ext.config
+        rms_db = np.concatenate(t.rms_db) if t.rms_db else np.zeros(0)
+        silent = silence_mask(rms_db, cfg.silence_range_db, cfg.silence_floor_db)
+        if silent.all():
+            return TrackResult(k, t.source, error=SilentAudioError(t.source, cfg.silence_floor_db))
+        spans = np.concatenate(t.spans).astype(np.float64)
+        te = TrackEmbedding(
+            source=t.source,
+            raw=np.stack(t.emb).astype(np.float32),
+            timestamps=spans.reshape(-1, 2) / self.ext.sample_rate,
+            silent=silent,
+            instruments=self.ext.instruments,
+            subspace_dim=self.ext.subspace_dim,
+            duration=t.duration,
+            rms_db=rms_db,
+        )
+        return TrackResult(k, t.source, embedding=te)
+
+
 _cache: dict[tuple[str, str], Extractor] = {}
 
 
@@ -617,28 +709,36 @@ def _cached_extractor(model: str | os.PathLike | Extractor | None) -> Extractor:
 
 
 def embed(
-    path_or_array: AudioInput,
+    audio: AudioInput,
+    *,
     focus: Focus = None,
-    sr: int | None = None,
     aggregate: str | None = "mean",
+    sr: int | None = None,
+    segment_seconds: float | None = None,
+    hop_seconds: float | None = None,
+    batch_size: int = 32,
     model: str | os.PathLike | Extractor | None = None,
-    segment_seconds: float = 3.0,
-    hop_seconds: float = 1.5,
 ) -> np.ndarray:
     """Embed one file or array with a cached :class:`Extractor`.
 
+    The same call as :meth:`Extractor.embed`, plus ``model``: only ``audio`` is
+    positional, everything else is keyword-only.
+
     Parameters
     ----------
-    path_or_array : path or np.ndarray [shape=(n_samples,) or (n_samples, n_channels)]
+    audio : path or np.ndarray [shape=(n_samples,) or (n_samples, n_channels)]
     focus : str, sequence of str or None
         Instrument(s) to keep (see ``instsim.INSTRUMENTS``); ``None``: all.
-    sr : int [Hz] or None
-        Sample rate of an array input.
     aggregate : {"mean", None}
         ``"mean"``: one track vector; ``None``: one vector per segment.
+    sr : int [Hz] or None
+        Sample rate of an array input (required then); an error with a file.
+    segment_seconds, hop_seconds : float [seconds] or None
+        Segmentation; ``None``: the model's config (3 s and 1.5 s for the default).
+    batch_size : int > 0
+        Segments per forward pass.
     model : str, path, Extractor or None
         Model name/folder/Hub repo id, or an Extractor; ``None``: the bundled default.
-    segment_seconds, hop_seconds : float [seconds]
 
     Returns
     -------
@@ -653,12 +753,12 @@ def embed(
     >>> v.shape  # doctest: +SKIP
     (128,)
     """
-    ext = _cached_extractor(model)
-    return ext.embed(
-        path_or_array,
-        sr,
+    return _cached_extractor(model).embed(
+        audio,
         focus=focus,
         aggregate=aggregate,
+        sr=sr,
         segment_seconds=segment_seconds,
         hop_seconds=hop_seconds,
+        batch_size=batch_size,
     )

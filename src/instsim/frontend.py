@@ -6,7 +6,6 @@ saved model's ``config.json``: a model describes its own preprocessing.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import _validate
 from .errors import ConfigError, ParameterError
 
 __all__ = ["LogMel", "LogMelConfig", "mel_filterbank"]
@@ -60,17 +60,9 @@ class LogMelConfig:
 
     def __post_init__(self) -> None:
         for name in ("sample_rate", "n_fft", "hop_length", "n_mels"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-                raise ConfigError(f"frontend.{name}", f"must be a positive integer, got {value!r}")
-            setattr(self, name, int(value))
+            setattr(self, name, _validate.positive_int(f"frontend.{name}", getattr(self, name)))
         for name in ("f_min_hz", "f_max_hz", "log_offset", "norm_mean", "norm_std"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)):
-                raise ConfigError(f"frontend.{name}", f"must be a number, got {value!r}")
-            if not math.isfinite(float(value)):
-                raise ConfigError(f"frontend.{name}", f"must be finite, got {value!r}")
-            setattr(self, name, float(value))
+            setattr(self, name, _validate.number(f"frontend.{name}", getattr(self, name)))
         nyquist = self.sample_rate / 2
         if not 0 <= self.f_min_hz < self.f_max_hz <= nyquist:
             raise ConfigError(

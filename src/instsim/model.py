@@ -14,7 +14,6 @@ safetensors.
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -24,7 +23,7 @@ import torch
 from huggingface_hub import ModelHubMixin
 from torch import nn
 
-from . import registry
+from . import _validate, registry
 from .errors import ConfigError, ModelMismatchError, ModelNotFoundError, UnknownInstrumentError
 from .frontend import LogMel, LogMelConfig
 from .instruments import INSTRUMENTS
@@ -70,9 +69,15 @@ class CSNConfig:
         Default analysis segment length (3 s, as in the paper).
     hop_seconds : float [seconds]
         Default hop between segments (1.5 s = 50 % overlap).
-    silence_db : float [dBFS]
-        A segment whose RMS is below this is silent: it is excluded from the track
-        mean, and a file with only silent segments cannot be embedded.
+    silence_range_db : float > 0 [dB]
+        A segment whose RMS is more than this below the track's loudest segment is
+        silent: it is excluded from the track mean. Relative, so a quiet recording
+        is gated like a loud one.
+    silence_floor_db : float [dBFS]
+        A segment whose RMS is below this absolute level is silent whatever the
+        track (digital silence: zeros, denormals, 16-bit dither at about -96 dBFS);
+        a file with no segment above it cannot be embedded. Configs written before
+        these two fields held one absolute ``silence_db``; it is ignored on load.
     name : str
         Free-form model identifier (stored in outputs).
     """
@@ -84,7 +89,8 @@ class CSNConfig:
     frontend: LogMelConfig = field(default_factory=LogMelConfig)
     segment_seconds: float = 3.0
     hop_seconds: float = 1.5
-    silence_db: float = -60.0
+    silence_range_db: float = 50.0
+    silence_floor_db: float = -90.0
     name: str = "instsim-csn"
 
     def __post_init__(self) -> None:
@@ -96,14 +102,7 @@ class CSNConfig:
         if len(set(inst)) != len(inst):
             raise ConfigError("instruments", f"names must be unique, got {list(inst)!r}")
         self.instruments = inst
-        if (
-            isinstance(self.subspace_dim, bool)
-            or not isinstance(self.subspace_dim, int)
-            or self.subspace_dim <= 0
-        ):
-            raise ConfigError(
-                "subspace_dim", f"must be a positive integer, got {self.subspace_dim!r}"
-            )
+        self.subspace_dim = _validate.positive_int("subspace_dim", self.subspace_dim)
         if not isinstance(self.backbone, str) or not self.backbone:
             raise ConfigError("backbone", f"must be a plugin name, got {self.backbone!r}")
         if not isinstance(self.backbone_kwargs, dict):
@@ -113,18 +112,13 @@ class CSNConfig:
         elif not isinstance(self.frontend, LogMelConfig):
             raise ConfigError("frontend", f"must be a mapping, got {self.frontend!r}")
         for name in ("segment_seconds", "hop_seconds"):
-            v = getattr(self, name)
-            if (
-                isinstance(v, bool)
-                or not isinstance(v, (int, float))
-                or not math.isfinite(v)
-                or v <= 0
-            ):
-                raise ConfigError(name, f"must be a positive number of seconds, got {v!r}")
-            setattr(self, name, float(v))
-        if isinstance(self.silence_db, bool) or not isinstance(self.silence_db, (int, float)):
-            raise ConfigError("silence_db", f"must be a number (dBFS), got {self.silence_db!r}")
-        self.silence_db = float(self.silence_db)
+            setattr(self, name, _validate.positive_seconds(name, getattr(self, name)))
+        self.silence_range_db = _validate.number(
+            "silence_range_db", self.silence_range_db, unit="dB", positive=True
+        )
+        self.silence_floor_db = _validate.number(
+            "silence_floor_db", self.silence_floor_db, unit="dBFS"
+        )
 
     @property
     def embedding_dim(self) -> int:
@@ -149,7 +143,8 @@ class CSNConfig:
             "frontend": self.frontend.to_dict(),
             "segment_seconds": self.segment_seconds,
             "hop_seconds": self.hop_seconds,
-            "silence_db": self.silence_db,
+            "silence_range_db": self.silence_range_db,
+            "silence_floor_db": self.silence_floor_db,
             "name": self.name,
         }
 

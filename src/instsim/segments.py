@@ -1,9 +1,15 @@
-"""Cut a stream of audio blocks into fixed-length, overlapping segments.
+"""Cut a stream of audio blocks into fixed-length, overlapping segments, and gate silence.
 
 Segments start at ``0, hop, 2*hop, ...`` and are ``length`` samples long; a
 segment is emitted once it is complete, so memory holds at most one block plus
 one segment. The tail shorter than a segment is dropped, except that a clip
 shorter than one segment yields a single zero-padded segment.
+
+Silence is relative to the track (:func:`silence_mask`): a segment is silent
+when its RMS level is more than ``range_db`` below the track's loudest
+segment, or below an absolute ``floor_db`` that only digital silence (zeros,
+denormals, dither) reaches. A quiet recording is therefore music like a loud
+one, whatever its gain.
 """
 
 from __future__ import annotations
@@ -15,7 +21,33 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["Segment", "segment_rms_db", "segment_stream"]
+__all__ = ["Segment", "Segmentation", "segment_rms_db", "segment_stream", "silence_mask"]
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """How a track is cut: segment length and hop, in seconds and in samples.
+
+    Attributes
+    ----------
+    segment_seconds, hop_seconds : float [seconds]
+    sample_rate : int [Hz]
+        The rate the segments are cut at (the model's).
+    """
+
+    segment_seconds: float
+    hop_seconds: float
+    sample_rate: int
+
+    @property
+    def length(self) -> int:
+        """Segment length [samples] (at least 1)."""
+        return max(1, round(self.segment_seconds * self.sample_rate))
+
+    @property
+    def hop(self) -> int:
+        """Hop between segment starts [samples] (at least 1)."""
+        return max(1, round(self.hop_seconds * self.sample_rate))
 
 
 @dataclass
@@ -40,6 +72,29 @@ def segment_rms_db(x: np.ndarray) -> float:
     if x.size == 0:
         return -120.0
     return float(10.0 * np.log10(np.mean(np.square(x, dtype=np.float64)) + 1e-12))
+
+
+def silence_mask(rms_db: np.ndarray, range_db: float, floor_db: float) -> np.ndarray:
+    """Which segments of one track are silent.
+
+    Parameters
+    ----------
+    rms_db : np.ndarray [shape=(n_segments,)] [dBFS]
+        RMS level of each segment of the track (:func:`segment_rms_db`).
+    range_db : float > 0 [dB]
+        A segment more than this far below the track's loudest segment is silent.
+    floor_db : float [dBFS]
+        A segment below this absolute level is silent whatever the track.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_segments,), dtype=bool]
+        All ``True`` only when no segment reaches ``floor_db``.
+    """
+    rms = np.asarray(rms_db, dtype=np.float64)
+    if rms.size == 0:
+        return np.zeros(0, dtype=bool)
+    return (rms < floor_db) | (rms < rms.max() - range_db)
 
 
 def segment_stream(blocks: Iterable[np.ndarray], length: int, hop: int) -> Iterator[Segment]:

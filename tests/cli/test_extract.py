@@ -180,6 +180,23 @@ def test_list_from_stdin_and_cuda_without_gpu(model_dir: Path, mixed: Path, tmp_
         assert res.exit_code == 2 and "CUDA is not available" in res.output
 
 
+def test_a_folder_without_audio_fails_naming_it(
+    model_dir: Path, mixed: Path, tmp_path: Path
+) -> None:
+    empty = tmp_path / "no-audio-here"
+    (empty / "sub").mkdir(parents=True)
+    (empty / "sub" / "readme.txt").write_text("no music\n")
+    out = tmp_path / "out"
+    res = run(str(empty), "-o", str(out), "--model", str(model_dir))
+    assert res.exit_code == 1, res.output
+    assert "no-audio-here" in res.stderr and "holds no audio file" in res.stderr
+    (failure,) = [json.loads(x) for x in (out / "failures.jsonl").read_text().splitlines()]
+    assert failure["error"] == "NoAudioFiles" and failure["path"] == str(empty)
+    # next to a folder that has audio: the good file is embedded, the run still exits 1
+    res = run(str(empty), str(mixed / "good1.wav"), "-o", str(out), "--model", str(model_dir))
+    assert res.exit_code == 1 and "1 done" in res.stderr and "1 failed" in res.stderr
+
+
 def test_default_model_missing_is_a_usage_error(
     mixed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

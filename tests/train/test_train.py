@@ -79,12 +79,12 @@ def trained(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 def test_all_stages_produce_loadable_models(trained: Path) -> None:
     ext = Extractor.from_pretrained(trained)
     assert ext.instruments == ("drums", "bass", "piano", "guitar", "others")
-    v = ext.embed(music(4.0), SR, focus="bass")
+    v = ext.embed(music(4.0), sr=SR, focus="bass")
     assert v.shape == (16,) and np.isfinite(v).all()
     for inst in ext.instruments:
         fcn = Extractor.from_pretrained(trained / "stage1" / inst)
         assert fcn.instruments == (inst,) and fcn.config.backbone == "fcn"
-        assert fcn.embed(music(4.0), SR).shape == (16,)
+        assert fcn.embed(music(4.0), sr=SR).shape == (16,)
     base = Extractor.from_pretrained(trained / "baseline")
     assert base.instruments == ("mix",) and base.embedding_dim == 80
     record = json.loads((trained / "training.json").read_text())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import warnings
-from typing import Any
 
 import click
 
@@ -40,42 +39,6 @@ Example:
   instsim evaluate --model runs/csn --dataset slakh --data-home ~/mir_datasets/slakh \\
       --split test --out runs/csn/eval
 """
-
-
-class _Bars:
-    """One tqdm bar per stage of the run, on stderr."""
-
-    _UNITS = {"cache": "piece", "embed": "segment", "plots": "plot"}
-    _DESC = {"cache": "decoding", "embed": "embedding", "plots": "t-SNE"}
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.stage: str | None = None
-        self.bar: Any = None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if self.quiet:
-            return
-        if stage != self.stage:
-            self.close()
-            from tqdm.auto import tqdm
-
-            self.stage = stage
-            self.bar = tqdm(
-                total=total,
-                desc=self._DESC.get(stage, stage),
-                unit=self._UNITS.get(stage, "it"),
-                file=sys.stderr,
-                dynamic_ncols=True,
-                mininterval=0.5,
-            )
-        self.bar.total = total
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def _compare_option(values: tuple[str, ...]) -> dict[str, str] | list[str]:
@@ -239,10 +202,15 @@ def evaluate(
             draws=draws,
             seed=seed,
             tempo_bin_bpm=tempo_bin_bpm,
-            silence_db=systems[0].embedders["csn"].config.silence_db,  # type: ignore[attr-defined]
             batch_size=batch_size,
         )
-    bars = _Bars(quiet)
+    from ..batch.progress import StageProgress
+
+    bars = StageProgress(
+        quiet,
+        labels={"cache": "decoding", "embed": "embedding", "plots": "t-SNE"},
+        units={"cache": "piece", "embed": "segment", "plots": "plot"},
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PlotsSkippedWarning)  # said above, in one line

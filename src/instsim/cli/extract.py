@@ -24,7 +24,8 @@ the same model, parameters and input file; a killed run loses nothing.
 \b
 Exit codes:
   0  every input was embedded (or was already up to date)
-  1  some inputs failed (see failures.jsonl), or --fail-fast stopped the run
+  1  some inputs failed (see failures.jsonl; a folder holding no audio file
+     counts as failed), or --fail-fast stopped the run
   2  usage error: bad option, unknown --focus name or --model, unusable OUTDIR
 
 \b
@@ -148,12 +149,12 @@ def extract(
     with usage_errors():
         import torch
 
-        from ..extractor import Extractor, _focus_list
+        from ..extractor import Extractor
 
         if device == "cuda" and not torch.cuda.is_available():
             raise UsageError("--device cuda: CUDA is not available here; valid: 'cpu', 'auto'")
         ext = Extractor.from_pretrained(model, revision=revision, device=device)
-        _focus_list(list(focus) if focus else None, ext.instruments)
+        ext.resolve_focus(list(focus) if focus else None)  # exit 2 before any work
         summary = extract_batch(
             inputs,
             output_dir,

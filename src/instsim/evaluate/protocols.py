@@ -40,6 +40,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from .. import _validate
 from ..data.groups import SILENCE_DB, n_segments, segment_activity
 from ..data.pseudomix import GroupSource, PartSpec, PieceInfo, SegmentSpec, TripletSampler, render
 from ..errors import ConfigError, DatasetError, UnknownInstrumentError
@@ -348,8 +349,7 @@ class EmbeddingStore:
     def __init__(
         self, sources: GroupSource | Mapping[int, GroupSource], batch_size: int = 32
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-            raise ConfigError("batch_size", f"must be a positive integer, got {batch_size!r}")
+        _validate.positive_int("batch_size", batch_size)
         if isinstance(sources, Mapping):
             self.sources = {int(sr): s for sr, s in sources.items()}
         else:
@@ -598,9 +598,8 @@ def draw_pseudo_mix_set(
     """
     if condition not in groups:
         raise UnknownInstrumentError(condition, groups)
-    for name, v in (("n_pieces", n_pieces), ("n_partners", n_partners)):
-        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-            raise ConfigError(name, f"must be a positive integer, got {v!r}")
+    _validate.positive_int("n_pieces", n_pieces)
+    _validate.positive_int("n_partners", n_partners)
     notes: list[str] = []
     specs: list[SegmentSpec] = []
     focus: list[str] = []

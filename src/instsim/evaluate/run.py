@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _validate
 from ..data.groups import SILENCE_DB, active_fractions, passes_test_filter
 from ..errors import ConfigError, DatasetError
 from .protocols import (
@@ -122,9 +123,7 @@ class EvaluationSettings:
 
     def __post_init__(self) -> None:
         for name in ("k", "n_pieces", "n_partners", "draws", "batch_size", "plot_pieces"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-                raise ConfigError(name, f"must be a positive integer, got {v!r}")
+            _validate.positive_int(name, getattr(self, name))
         for seg, hop in self.music_id_grids:
             if not (seg > 0 and hop > 0):
                 raise ConfigError("music_id_grids", f"needs positive seconds, got {(seg, hop)}")
