@@ -12,14 +12,16 @@ from ._common import UsageError, usage_errors
 _EPILOG = """\b
 Protocols:
   music-id    every non-silent test segment (3 s every 1.5 s, and 10 s every 5 s)
-              is labelled by its piece; kNN (k=5) in each sub-space (Table 1)
+              is labelled by its piece; kNN (k=5) in each sub-space (Table 1);
+              segments of the query's piece that overlap it in time never vote
   pseudo-mix  10 pieces x 4 pseudo-mixes (A_c + B_not-c) per instrument, 10 s
               segments labelled by A; kNN in sub-space c without B's segments
               (Table 2); repeated over --draws seeded draws
   all         both
 
 \b
-Also evaluated when MODEL is a folder holding them: MODEL/stage1/<instrument>/
+Also evaluated (unless --no-baselines): a non-learned log-mel mean/std reference,
+and when MODEL is a folder holding them: MODEL/stage1/<instrument>/
 (per-instrument FCNs, on clean stems and on the mix) and MODEL/baseline/
 (a non-disentangled network); --compare adds other CSNs (Table 2 variants).
 
