@@ -8,8 +8,8 @@ by their drums, their bass line, and so on.
 >>> v = instsim.embed("song.flac", focus="bass")  # doctest: +SKIP
 
 ``import instsim`` is light: torch-backed objects (``Extractor``, ``embed``,
-``CSN``) load on first use, and mirdata, essentia, scikit-learn and click load
-only where they are needed.
+``CSN``, the HEAR API module ``hear``) load on first use, and mirdata, essentia,
+scikit-learn and click load only where they are needed.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ __all__ = [
     "__version__",
     "audio_info",
     "embed",
+    "hear",
     "load_audio",
     "registry",
 ]
@@ -81,10 +82,11 @@ _LAZY = {
     "load_audio": "instsim.audio",
     "audio_info": "instsim.audio",
     "registry": "instsim.registry",
+    "hear": "instsim.hear",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import registry
+    from . import hear, registry
     from .audio import audio_info, load_audio
     from .extractor import Extractor, TrackEmbedding, embed
     from .frontend import LogMelConfig
@@ -95,7 +97,7 @@ if TYPE_CHECKING:  # pragma: no cover
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module = import_module(_LAZY[name])
-        value = module if name == "registry" else getattr(module, name)
+        value = module if name in ("registry", "hear") else getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'instsim' has no attribute {name!r}")
