@@ -19,7 +19,9 @@ signal is silent everywhere, is *absent*.
 Silence is decided per analysis segment (default 3 s long every 1.5 s, the
 grid :func:`instsim.segments.segment_stream` uses): a segment is *active*
 when its RMS level is at least ``threshold_db`` dBFS (default
-:data:`SILENCE_DB` = -60 dBFS, the same threshold the extractor uses).
+:data:`SILENCE_DB` = -60 dBFS: a fixed gate for the dataset's clean, normalised stems;
+the extractor gates real recordings relative to each track's loudest segment instead,
+see :func:`instsim.segments.silence_mask`).
 :func:`passes_test_filter` applies the paper's test-set filter.
 """
 
