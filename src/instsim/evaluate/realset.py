@@ -33,22 +33,22 @@ from typing import Any
 
 import numpy as np
 
+from .. import _validate
 from ..errors import ConfigError, DatasetError, UnknownInstrumentError
+from ..instruments import INSTRUMENTS
 from .realsources import PACKAGES, RealSource, installed_sources
 
 __all__ = ["FOCUS_INSTRUMENTS", "MANIFEST", "build_set", "load_manifest"]
 
 #: Instruments a focus may be; "others" is only ever part of a rest.
 FOCUS_INSTRUMENTS = ("drums", "bass", "piano", "guitar")
-_ALL = ("drums", "bass", "piano", "guitar", "others")
+_ALL = INSTRUMENTS
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 
 
 def _check_int(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(name, f"must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return _validate.integer(name, value, minimum=minimum)
 
 
 class _Loader:

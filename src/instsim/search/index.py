@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import _validate
 from ..errors import (
     ConfigError,
     DumpError,
@@ -322,8 +323,7 @@ class Index:
         UnknownInstrumentError, ConfigError, ModelMismatchError, DumpError, AudioDecodeError
         """
         names = self._focus(focus)
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k <= 0:
-            raise ConfigError("k", f"must be a positive integer; got {k!r}")
+        _validate.positive_int("k", k)
         q = resolve(self, query, extractor)
         subs = [self.instruments.index(n) for n in names]
         own = [set() if include_self else rows for rows in q.own_rows]
