@@ -60,6 +60,9 @@ expect 0 "Usage:" -- "$instsim" dataset --help
 expect 0 "Usage:" -- "$instsim" evaluate --help
 # evaluate: warned at the door that plots need instsim[plots], then a clear usage error
 expect 2 "instsim[plots]" -- "$instsim" evaluate --model default --dataset slakh --data-home "$work/none" --out "$work/eval"
+expect 2 "pip install 'instsim[search]'" -- "$instsim" index "$work/features" -o "$work/ix"
+expect 2 "pip install 'instsim[search]'" -- "$instsim" search "$work/ix" query.wav
+expect 0 "Usage:" -- "$instsim" real-check --help
 expect 2 "does not exist" -- "$instsim" dataset check --dataset slakh --data-home "$work/none"
 
 exit "$failed"

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-__all__ = ["HYDROGEN_DIR", "Kit", "find_kits", "load_kit", "render_drums"]
+__all__ = ["HYDROGEN_DIR", "Kit", "cached_kit", "find_kits", "load_kit", "render_drums"]
 
 #: Where Debian's ``hydrogen-drumkits`` package installs its kits.
 HYDROGEN_DIR = Path("/usr/share/hydrogen/data/drumkits")
@@ -223,7 +223,8 @@ def _sample(path: Path, sr: int) -> np.ndarray:
 
 
 @cache
-def _cached_kit(path: str) -> Kit:
+def cached_kit(path: str) -> Kit:
+    """:func:`load_kit`, read once per process and path (the corpus renderer's loader)."""
     return load_kit(path)
 
 
@@ -245,7 +246,7 @@ def render_drums(
     np.ndarray [shape=(n,), dtype=float64]
     """
     if not isinstance(kit, Kit):
-        kit = _cached_kit(str(Path(kit)))
+        kit = cached_kit(str(Path(kit)))
     out = np.zeros(n)
     choke_at = sorted(round(s * sr) for s, _, p, _ in notes if GM_ROLES.get(p) in _CHOKERS)
     fade = max(1, round(_FADE_S * sr))

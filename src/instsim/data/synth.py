@@ -721,7 +721,7 @@ def _draw_grammar(grammars: Sequence[str] | None, seed_list: list[int]) -> str |
     if grammars is None:
         return None
     names = list(grammars)
-    valid = getattr(_compose, "GRAMMARS", ("pop",))
+    valid = _compose.GRAMMARS
     bad = [g for g in names if g not in valid]
     if not names or bad:
         raise ConfigError(
@@ -733,11 +733,11 @@ def _draw_grammar(grammars: Sequence[str] | None, seed_list: list[int]) -> str |
 
 def _check_hydrogen(kits: Sequence[str | os.PathLike[str]] | None) -> list[Path]:
     """Hydrogen kit folders, each checked to be a playable kit."""
-    from .drumkits import load_kit
+    from .drumkits import cached_kit
 
     out = []
     for k in kits or ():
-        kit = load_kit(k)
+        kit = cached_kit(str(k))
         if not kit.playable():
             raise ConfigError(
                 "hydrogen_kit",
@@ -827,9 +827,9 @@ def synthesize_song(
         fx = _draw_effects(streams[16 + part.index], part.group)
         sf2, kit = _choose_soundfont(sf2s, part, seed_list, sample_rate, kits, hydrogen)
         if kit == "hydrogen":
-            from .drumkits import load_kit, render_drums
+            from .drumkits import cached_kit, render_drums
 
-            h2 = load_kit(sf2)
+            h2 = cached_kit(str(sf2))
             y = render_drums(part.notes, h2, sample_rate, n)
             patch = {"hydrogen_kit": h2.name, "kit_licence": h2.licence, "preset_name": h2.name}
         else:

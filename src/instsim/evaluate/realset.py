@@ -42,13 +42,8 @@ __all__ = ["FOCUS_INSTRUMENTS", "MANIFEST", "build_set", "load_manifest"]
 
 #: Instruments a focus may be; "others" is only ever part of a rest.
 FOCUS_INSTRUMENTS = ("drums", "bass", "piano", "guitar")
-_ALL = INSTRUMENTS
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    return _validate.integer(name, value, minimum=minimum)
 
 
 class _Loader:
@@ -91,7 +86,7 @@ def _draw_rests(
 
     With ``drums_in_rest`` (and ``focus != "drums"``) the first of each pair is a drum loop.
     """
-    tonal = [i for i in _ALL if i not in (focus, "drums") and pools.get(i)]
+    tonal = [i for i in INSTRUMENTS if i not in (focus, "drums") and pools.get(i)]
     with_drums = drums_in_rest and focus != "drums"
     # tonal pairs in name order (a < b), so draws stay the same as the set first measured
     pairs = [("drums", b) for b in tonal] if with_drums else [
@@ -186,10 +181,10 @@ def build_set(
             raise UnknownInstrumentError(f, FOCUS_INSTRUMENTS)
     if not focus:
         raise ConfigError("focus", f"is empty; valid: {', '.join(FOCUS_INSTRUMENTS)}")
-    draws = _check_int("draws", draws, 1)
-    n_stems = _check_int("n_stems", n_stems, 2)
-    n_rests = _check_int("n_rests", n_rests, 2)
-    sample_rate = _check_int("sample_rate", sample_rate, 8000)
+    draws = _validate.integer("draws", draws, minimum=1)
+    n_stems = _validate.integer("n_stems", n_stems, minimum=2)
+    n_rests = _validate.integer("n_rests", n_rests, minimum=2)
+    sample_rate = _validate.integer("sample_rate", sample_rate, minimum=8000)
     if not (isinstance(seconds, (int, float)) and np.isfinite(seconds) and seconds >= 3.0):
         raise ConfigError("seconds", f"must be >= 3.0 (one model segment), got {seconds!r}")
     if not (isinstance(gain_db, (int, float)) and 0 <= gain_db <= 24):
@@ -207,11 +202,13 @@ def build_set(
             f"{' and '.join(PACKAGES)} (apt-get install {' '.join(PACKAGES)}) or pass sources"
         )
     for s in srcs:
-        if s.instrument not in _ALL:
-            raise UnknownInstrumentError(s.instrument, _ALL)
+        if s.instrument not in INSTRUMENTS:
+            raise UnknownInstrumentError(s.instrument, INSTRUMENTS)
     if len({s.id for s in srcs}) != len(srcs):
         raise DatasetError("sources: two sources share an id; ids must be unique")
-    pools: dict[str, list[RealSource]] = {i: [s for s in srcs if s.instrument == i] for i in _ALL}
+    pools: dict[str, list[RealSource]] = {
+        i: [s for s in srcs if s.instrument == i] for i in INSTRUMENTS
+    }
     for f in focus:
         n_fam = len({s.family_key for s in pools[f]})
         if n_fam < 2:
