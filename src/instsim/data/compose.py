@@ -1874,6 +1874,19 @@ def _fingerpicked(
     return notes
 
 
+def _one_lead(plan: list[tuple[str, str, str, int]]) -> list[tuple[str, str, str, int]]:
+    """The plan with every "lead" after the first turned into a "counter" line."""
+    out: list[tuple[str, str, str, int]] = []
+    leads = 0
+    for i, (name, group, role, program) in enumerate(plan):
+        if role == "lead":
+            leads += 1
+            if leads > 1:
+                name, role = f"counter{i}", "counter"
+        out.append((name, group, role, program))
+    return out
+
+
 def _plan_core(
     rng: np.random.Generator,
     kits: tuple[int, ...],
@@ -2101,6 +2114,7 @@ def _rock_song(streams: list[np.random.Generator], seconds: float) -> Score:
         role2 = "riff" if plan[-1][2] == "power" else "power"
         plan.append(("guitar2", "guitar", role2, int(_choice(rng, [29, 30, 27], [1.0, 1.0, 0.5]))))
     plan += _plan_others(rng, _count(rng, [0.35, 0.4, 0.25], 2), _ROCK_OTHERS, _ROCK_PROGRAMS)
+    plan = _one_lead(plan)
     st = _rock_drum_style(streams[1])
     ctx.kick_steps = st["kick_steps"]
     quiet = float(rng.uniform(0.1, 0.25))
@@ -2128,8 +2142,8 @@ def _rock_song(streams: list[np.random.Generator], seconds: float) -> Score:
 # -- funk: 16th grooves, ghost notes, slap bass, chicken scratch, off-beat keys --
 
 _FUNK_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
-    56: (1.8, ("hits", "lead"), (1.5, 0.4)),  # brass
-    64: (1.4, ("hits", "lead"), (1.0, 0.8)),  # saxes
+    56: (1.8, ("hits", "lead"), (2.0, 0.3)),  # brass
+    64: (1.4, ("hits", "lead", "counter"), (1.0, 0.8, 0.3)),  # saxes
     80: (0.8, ("lead",), (1.0,)),  # synth leads
     16: (0.7, ("pad", "stabs"), (1.0, 0.6)),  # organ
     48: (0.5, ("pad",), (1.0,)),  # strings
@@ -2239,10 +2253,11 @@ def _funk_bass(rng: np.random.Generator, ctx: _Context, role: str, base: float) 
 def _funk_guitar(
     rng: np.random.Generator, ctx: _Context, role: str, base: float, keys: list[int]
 ) -> Beats:
-    """Clean guitar 16ths, leaving the ``keys`` steps (the keyboard's) open.
+    """Clean guitar 16ths, interlocking with the keyboard's ``keys`` steps.
 
     ``"scratch"``: chicken-scratch strokes on a high 3-note voicing, full chords on the
-    song's accented steps and muted strokes (short, soft) on most others;
+    song's accented steps (never one of ``keys``) and muted strokes (short, soft) on
+    most others (rarely on ``keys``);
     ``"single"``: a muted single-note 16th line on chord tones up the neck.
     """
     bpb, spb = ctx.beats_per_bar, 4 * ctx.beats_per_bar
@@ -2256,7 +2271,7 @@ def _funk_guitar(
         t0 = bar * bpb
         for s in range(spb):
             b = t0 + s / 4
-            if s in keys or (s not in accents and rng.random() > play):
+            if s not in accents and rng.random() > (play * 0.3 if s in keys else play):
                 continue
             ch = ctx.chord_at(b)
             if role == "single":
@@ -2328,6 +2343,7 @@ def _funk_song(streams: list[np.random.Generator], seconds: float) -> Score:
     elif bass[3] == 35:
         plan[1] = (bass[0], bass[1], "finger", bass[3])
     plan += _plan_others(rng, _count(rng, [0.3, 0.45, 0.25], 2), _FUNK_OTHERS, _FUNK_PROGRAMS)
+    plan = _one_lead(plan)
     keys = sorted(
         int(s)
         for s in rng.choice([2, 3, 6, 7, 10, 11, 14, 15], int(rng.integers(2, 5)), replace=False)
@@ -2365,11 +2381,11 @@ _CASCARA = (0, 2, 3, 5, 7, 8, 10, 12, 13, 15)  # 3-2; the 2-3 cascara swaps the 
 _LATIN_PROGRESSIONS = ((0, 3, 4, 3), (0, 4, 4, 0), (1, 4, 0, 0), (0, 3, 0, 4), (5, 1, 4, 0),
                        (0, 0, 4, 4))  # fmt: skip
 _LATIN_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
-    56: (1.6, ("hits", "lead", "counter"), (1.2, 1.0, 0.4)),  # trumpets, trombones
-    72: (1.2, ("lead",), (1.0,)),  # flute
-    64: (0.8, ("lead", "hits"), (1.0, 0.6)),  # saxes
-    40: (0.7, ("lead", "pad"), (1.0, 0.8)),  # violins (charanga)
-    8: (0.6, ("lead", "sparkle"), (1.0, 0.6)),  # vibes, marimba
+    56: (1.6, ("hits", "lead", "counter"), (1.5, 0.8, 0.4)),  # trumpets, trombones
+    72: (1.2, ("lead", "counter"), (1.0, 0.3)),  # flute
+    64: (0.8, ("hits", "lead", "counter"), (0.8, 0.6, 0.4)),  # saxes
+    40: (0.7, ("counter", "pad", "lead"), (0.8, 0.8, 0.5)),  # violins (charanga)
+    8: (0.6, ("sparkle", "lead"), (1.0, 0.6)),  # vibes, marimba
     48: (0.4, ("pad",), (1.0,)),  # strings
 }
 _LATIN_PROGRAMS = {56: (56, 56, 57, 61), 72: (73, 72, 75), 64: (64, 65, 66), 40: (40, 41),
@@ -2504,6 +2520,7 @@ def _latin_song(streams: list[np.random.Generator], seconds: float) -> Score:
         ({"arpeggio": 1.0}, (24,), (1.0,)),
     )  # fmt: skip
     plan += _plan_others(rng, _count(rng, [0.3, 0.45, 0.25], 2), _LATIN_OTHERS, _LATIN_PROGRAMS)
+    plan = _one_lead(plan)
     c = _CLAVES[clave]
     three_two = clave.endswith("3-2")
     st = {
@@ -2629,41 +2646,39 @@ def _ballad_piano(rng: np.random.Generator, ctx: _Context, role: str, base: floa
     """Pedalled broken chords in a wide voicing: left hand low, right hand high.
 
     The left hand plays root, fifth and octave (or tenth) from C2-E2 up, the right hand
-    three chord tones around C5-F#5. ``"broken"``: eighth notes up through both hands
-    (and back down, a per-song choice); ``"rolled"``: the left hand on the one, the
-    right-hand chord rolled on the second half of the bar. Notes ring until the
-    chord changes (the sustain pedal).
+    three chord tones around A#4-F#5. ``"broken"``: eighth notes or eighth-note
+    triplets (a per-song choice, the triplets giving the 12/8 ballad feel) up through
+    both hands, and back down in some songs; ``"rolled"``: the left hand's root and
+    fifth on each chord, the right-hand chord rolled half way through it. Notes ring
+    until the chord changes (the sustain pedal).
     """
     bpb = ctx.beats_per_bar
     lh_lo = int(rng.integers(36, 41))
     rh_center = int(rng.integers(70, 78))
     tenth = bool(rng.random() < 0.4)
     updown = bool(rng.random() < 0.5)
-    step = min(bpb, ctx.bars_per_chord * bpb)
+    sub = 3 if role == "broken" and rng.random() < 0.5 else 2  # notes per beat
+    step = round(min(bpb, ctx.bars_per_chord * bpb) * sub)  # chord length in notes
     notes: Beats = []
-    for bar in range(ctx.n_bars):
-        t0 = bar * bpb
-        for i in range(2 * bpb):
-            b = t0 + i / 2
-            ch = ctx.chord_at(b)
-            r = lh_lo + (ch.root - lh_lo) % 12
-            third = next((t for t in ch.tones if t in (3, 4)), 4)
-            lh = [r, r + 7, r + 12 + third if tenth else r + 12]
-            rh = _chord_pitches(ch, rh_center - 5, rh_center + 7)[:3]
-            ring = step - (b % step)  # until the chord changes
-            if role == "broken":
-                seq = lh + rh
-                seq = seq + seq[-2:0:-1] if updown else seq
-                n = 2 * int(step) if step >= 1 else 1
-                k = round((b % step) * 2) % max(1, n)
-                p = seq[k % len(seq)]
-                notes.append((b, ring, p, _vel(rng, base, 5, 6 if k == 0 else 0)))
-            elif i == 0 or (b % step) < 1e-9:
-                v = _vel(rng, base, 5, 6)
-                notes.extend((b + j * 0.12, ring, p, _vel(rng, v, 3)) for j, p in enumerate(lh[:2]))
-            elif abs((b % step) - step / 2) < 1e-9:
-                v = _vel(rng, base, 5, -4)
-                notes.extend((b + j * 0.08, ring, p, _vel(rng, v, 3)) for j, p in enumerate(rh))
+    for tick in range(ctx.n_bars * bpb * sub):
+        b = tick / sub
+        k = tick % step  # position within the chord
+        ch = ctx.chord_at(b)
+        r = lh_lo + (ch.root - lh_lo) % 12
+        third = next((t for t in ch.tones if t in (3, 4)), 4)
+        lh = [r, r + 7, r + 12 + third if tenth else r + 12]
+        rh = _chord_pitches(ch, rh_center - 5, rh_center + 7)[:3]
+        ring = (step - k) / sub  # until the chord changes
+        if role == "broken":
+            seq = lh + rh
+            seq = seq + seq[-2:0:-1] if updown else seq
+            notes.append((b, ring, seq[k % len(seq)], _vel(rng, base, 5, 6 if k == 0 else 0)))
+        elif k == 0:
+            v = _vel(rng, base, 5, 6)
+            notes.extend((b + j * 0.12, ring, p, _vel(rng, v, 3)) for j, p in enumerate(lh[:2]))
+        elif k == step // 2:
+            v = _vel(rng, base, 5, -4)
+            notes.extend((b + j * 0.08, ring, p, _vel(rng, v, 3)) for j, p in enumerate(rh))
     return notes
 
 
@@ -2684,6 +2699,7 @@ def _ballad_song(streams: list[np.random.Generator], seconds: float) -> Score:
         ({"fingerpick": 1.0}, (24, 25), (1.0, 2.0)),
     )  # fmt: skip
     plan += _plan_others(rng, _count(rng, [0.35, 0.4, 0.25], 2), _BALLAD_OTHERS, _BALLAD_PROGRAMS)
+    plan = _one_lead(plan)
     st = {
         "level": float(rng.uniform(0.45, 0.65)),
         "halftime": bool(rng.random() < 0.5),
