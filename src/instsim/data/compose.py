@@ -1974,10 +1974,10 @@ def _rock_drums(rng: np.random.Generator, ctx: _Context, st: dict[str, Any], bas
 
 
 def _rock_bass(rng: np.random.Generator, ctx: _Context, role: str, base: float) -> Beats:
-    """Rock bass in E1-D#2, locked to the kick.
+    """Rock bass from E1 (roots E1-D#2), locked to the kick.
 
     ``"drive"``: eighth notes on the root, accented where the kick plays, with a chromatic
-    or fifth approach into a chord change; ``"lock"``: a note on each kick step (and
+    (or fifth-above) approach into a chord change; ``"lock"``: a note on each kick step (and
     every beat of the chorus), held until the next.
     """
     bpb, spb = ctx.beats_per_bar, 4 * ctx.beats_per_bar
@@ -1996,8 +1996,9 @@ def _rock_bass(rng: np.random.Generator, ctx: _Context, role: str, base: float) 
                 b = t0 + s / 4
                 ch, nxt = ctx.chord_at(b), ctx.chord_at(b + 0.5)
                 p = root(ch)
-                if nxt != ch and rng.random() < approach:
-                    p = root(nxt) + int(rng.choice([-1, 1, -5]))
+                if nxt != ch and rng.random() < approach:  # chromatic or fifth approach
+                    p = root(nxt) + int(rng.choice([-1, 1, 7]))
+                    p = p if p >= lo else p + 2  # E1 is the lowest string
                 notes.append((b, 0.42, p, _vel(rng, base, 5, 10 if s in kicks else -4)))
         else:
             chorus = ctx.section_of(bar)[0] == "B"
