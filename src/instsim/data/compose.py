@@ -37,7 +37,9 @@ __all__ = [
     "inst_class",
 ]
 
-#: Song models :func:`compose` knows; ``"pop"`` is the original grammar.
+#: Song models :func:`compose` knows, in the order they were added: ``"pop"`` is the
+#: original grammar; ``"jazz"`` is the held-out style (the default model never trains
+#: on it). Adding a grammar never changes the songs of the earlier ones.
 GRAMMARS: tuple[str, ...] = (
     "pop", "band", "electronic", "jazz", "rock", "funk", "latin", "ballad",
 )  # fmt: skip
@@ -873,8 +875,29 @@ def compose(song_seed: int | Sequence[int], seconds: float, grammar: str = "pop"
     seconds : float > 0 [s]
         Song length.
     grammar : str
-        The song model, one of :data:`GRAMMARS`: ``"pop"`` (the original grammar,
-        unchanged), ``"band"``, ``"electronic"`` or ``"jazz"`` (see :data:`GRAMMARS`).
+        The song model, one of :data:`GRAMMARS`:
+
+        - ``"pop"``: the original grammar (unchanged);
+        - ``"band"``: rock/funk/soul/latin/ballad feels with a piano that has its own
+          writer and register, 1-7 "others" entering and leaving by section;
+        - ``"electronic"``: loops, builds and drops, synth basses, stabs and pads;
+        - ``"jazz"``: swing, ii-V-I, walking bass, rootless voicings; the held-out
+          style, never used to train the default model;
+        - ``"rock"`` (96-168 BPM): backbeat with crashes on section starts, eighth-note
+          bass locked to the kick, distorted power chords (palm-muted verses) or riffs,
+          piano pads or off-beat stabs in the middle register, quieter verses;
+        - ``"funk"`` (88-118 BPM): 16th hats with ghost notes and open hats, slap or
+          finger bass with octave pops and rests, clean chicken-scratch guitar
+          interlocking with electric piano or clavinet on the off-beats, horn hits;
+        - ``"latin"`` (80-105 BPM, one clave cycle per bar): son or rumba clave,
+          congas, timbales, cowbell and shaker, tumbao bass anticipating the
+          downbeat, montuno piano in octaves, nylon guitar arpeggios, brass/flute;
+        - ``"ballad"`` (60-85 BPM, 4/4 or 3/4): soft brushes or rim clicks, sustained
+          bass roots with passing tones, pedalled broken chords in a wide voicing,
+          fingerpicked acoustic guitar, strings and pads with long notes.
+
+        Every song of the last four holds all five groups (drums, bass, piano,
+        guitar and 2-4 "others" from several GM families).
 
     Returns
     -------
