@@ -2670,7 +2670,7 @@ def _ballad_piano(rng: np.random.Generator, ctx: _Context, role: str, base: floa
     """Pedalled broken chords in a wide voicing: left hand low, right hand high.
 
     The left hand plays root, fifth and octave (or tenth) from C2-E2 up, the right hand
-    three chord tones around A#4-F#5. ``"broken"``: eighth notes or eighth-note
+    three chord tones around A#4-F5. ``"broken"``: eighth notes or eighth-note
     triplets (a per-song choice, the triplets giving the 12/8 ballad feel) up through
     both hands, and back down in some songs; ``"rolled"``: the left hand's root and
     fifth on each chord, the right-hand chord rolled half way through it. Notes ring
