@@ -2550,7 +2550,7 @@ def _latin_song(streams: list[np.random.Generator], seconds: float) -> Score:
     st = {
         "clave": list(c),
         "cascara": list(_CASCARA) if three_two else sorted((s + 8) % 16 for s in _CASCARA),
-        "bombo": c[2] if three_two else c[3],
+        "bombo": c[1] if three_two else c[3],  # the 3-side's second stroke
         "two_open": bool(rng.random() < 0.5),
         "heel_toe": bool(rng.random() < 0.6),
         "shaker": int(_choice(rng, [MARACAS, GUIRO_LONG], [0.6, 0.4])),
@@ -2558,7 +2558,6 @@ def _latin_song(streams: list[np.random.Generator], seconds: float) -> Score:
     thumb = (0, 8)
     fingers = tuple(int(s) for s in _choice(rng, [(4, 6, 12, 14), (2, 4, 6, 10, 12, 14), (4, 12),
                                                    (6, 10, 14)]))  # fmt: skip
-    ctx.kick_steps = [[st["bombo"]]] * 2
     sections_p = {"piano": (0.9, 0.0, 0.0, 0.1), "guitar": (0.7, 0.15, 0.0, 0.15),
                   "others": (0.4, 0.2, 0.25, 0.15)}  # fmt: skip
 
