@@ -2614,10 +2614,13 @@ def _ballad_drums(
         notes.append((t0, 0.5, KICK, _vel(rng, base, 4, 6)))
         if bpb == 4 and st["kick_and"] and chorus:
             notes.append((t0 + 2.5, 0.5, KICK, _vel(rng, base * 0.8, 4)))
-        backbeats = ([2] if st["halftime"] else [1, 3]) if bpb == 4 else [2]
+        if bpb == 3:
+            backbeats = [2]
+        else:
+            backbeats = [2] if chorus and st["halftime"] else [1, 3]
         for i in range(bpb):
             b = t0 + i
-            if i in backbeats or (not chorus and bpb == 4 and i in (1, 3)):
+            if i in backbeats:
                 note = st["snare"] if chorus else SIDESTICK
                 notes.append((b, 0.5, note, _vel(rng, base, 4, 4)))
             if chorus or st["verse_time"]:
