@@ -263,3 +263,33 @@ def test_tumbao_anticipates_and_clave_repeats(styled):
         drums = next(p for p in score.parts if p.group == "drums")
         clave = {round(n[0] / step) % 16 for n in drums.notes if n[2] == C.CLAVES}
         assert tuple(sorted(clave)) in C._CLAVES.values()
+
+
+def _simultaneous(part: C.Part, tol: float = 0.03) -> list[list[int]]:
+    """Pitches of each onset group (notes starting within ``tol`` seconds of its first)."""
+    groups: list[list[int]] = []
+    t0 = -1.0
+    for start, _, pitch, _ in part.notes:
+        if groups and start - t0 <= tol:
+            groups[-1].append(pitch)
+        else:
+            groups.append([pitch])
+            t0 = start
+    return groups
+
+
+def test_piano_voicing_differs_from_guitar(styled):
+    def has_third(chord):  # a third or sixth above the lowest note
+        return any((p - min(chord)) % 12 in (3, 4, 8, 9) for p in chord)
+
+    for score in styled["rock"]:  # guitars play power chords and riffs, the keys full chords
+        for p in score.parts:
+            chords = [c for c in _simultaneous(p) if len(c) > 1]
+            if p.group == "guitar":
+                assert not any(has_third(c) for c in chords)
+            elif p.group == "piano":
+                assert chords and all(has_third(c) for c in chords)
+    for score in styled["latin"]:  # montuno in octaves against single-string arpeggios
+        size = {p.group: np.mean([len(c) for c in _simultaneous(p)]) for p in score.parts
+                if p.group in ("piano", "guitar")}  # fmt: skip
+        assert size["piano"] >= 2.0 and size["guitar"] == 1.0
