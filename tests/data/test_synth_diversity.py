@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from instsim.cli import main
 from instsim.data import synth as S
 from instsim.errors import ConfigError, DatasetError
+from instsim.instruments import INSTRUMENTS
 
 from .test_drumkits import make_kit
 
@@ -43,6 +44,15 @@ def test_grammar_drawn_from_the_seed_and_recorded() -> None:
     assert names == {"band", "electronic"}
     with pytest.raises(ConfigError, match="valid"):
         S.synthesize_song((5, 0), 2.0, sample_rate=SR, grammars=["polka"])
+
+
+@pytest.mark.parametrize("grammar", ["rock", "funk", "latin", "ballad"])
+def test_later_grammars_render_all_five_groups(grammar: str) -> None:
+    song = S.synthesize_song((6, 0), 3.0, sample_rate=SR, grammars=[grammar])
+    assert song.metadata["instsim"]["grammar"] == grammar
+    assert {stem.group for stem in song.stems.values()} == set(INSTRUMENTS)
+    for name, stem in song.stems.items():
+        assert np.abs(stem.audio).max() > 0.01, (name, stem.group)
 
 
 def test_hydrogen_kits_play_drum_parts(kit: Path) -> None:

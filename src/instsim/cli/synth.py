@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..data.compose import GRAMMARS
 from ..data.synth import DEFAULT_SOUNDFONT, TrackSummary, synthesize_corpus
 from ._common import usage_errors
 
@@ -66,7 +67,8 @@ def _fractions(ctx: click.Context, param: click.Parameter, value: str) -> tuple[
     multiple=True,
     metavar="NAME",
     help="Composition grammar to draw each song's from (repeatable; default: pop alone, as "
-    "before). See instsim.data.compose.GRAMMARS.",
+    f"before): {', '.join(GRAMMARS)}; jazz is the held-out style the default model never "
+    "trains on. See docs/synth.md.",
 )
 @click.option(
     "--hydrogen-kit",

@@ -37,8 +37,12 @@ __all__ = [
     "inst_class",
 ]
 
-#: Song models :func:`compose` knows; ``"pop"`` is the original grammar.
-GRAMMARS: tuple[str, ...] = ("pop", "band", "electronic", "jazz")
+#: Song models :func:`compose` knows, in the order they were added: ``"pop"`` is the
+#: original grammar; ``"jazz"`` is the held-out style (the default model never trains
+#: on it). Adding a grammar never changes the songs of the earlier ones.
+GRAMMARS: tuple[str, ...] = (
+    "pop", "band", "electronic", "jazz", "rock", "funk", "latin", "ballad",
+)  # fmt: skip
 
 #: Scale steps (semitones above the tonic) of the modes a song can be in.
 MODES: dict[str, tuple[int, ...]] = {
@@ -871,8 +875,29 @@ def compose(song_seed: int | Sequence[int], seconds: float, grammar: str = "pop"
     seconds : float > 0 [s]
         Song length.
     grammar : str
-        The song model, one of :data:`GRAMMARS`: ``"pop"`` (the original grammar,
-        unchanged), ``"band"``, ``"electronic"`` or ``"jazz"`` (see :data:`GRAMMARS`).
+        The song model, one of :data:`GRAMMARS`:
+
+        - ``"pop"``: the original grammar (unchanged);
+        - ``"band"``: rock/funk/soul/latin/ballad feels with a piano that has its own
+          writer and register, 1-7 "others" entering and leaving by section;
+        - ``"electronic"``: loops, builds and drops, synth basses, stabs and pads;
+        - ``"jazz"``: swing, ii-V-I, walking bass, rootless voicings; the held-out
+          style, never used to train the default model;
+        - ``"rock"`` (96-168 BPM): backbeat with crashes on section starts, eighth-note
+          bass locked to the kick, distorted power chords (palm-muted verses) or riffs,
+          piano pads or off-beat stabs in the middle register, quieter verses;
+        - ``"funk"`` (88-118 BPM): 16th hats with ghost notes and open hats, slap or
+          finger bass with octave pops and rests, clean chicken-scratch guitar
+          interlocking with electric piano or clavinet on the off-beats, horn hits;
+        - ``"latin"`` (80-105 BPM, one clave cycle per bar): son or rumba clave,
+          congas, timbales, cowbell and shaker, tumbao bass anticipating the
+          downbeat, montuno piano in octaves, nylon guitar arpeggios, brass/flute;
+        - ``"ballad"`` (60-85 BPM, 4/4 or 3/4): soft brushes or rim clicks, sustained
+          bass roots with passing tones, pedalled broken chords in a wide voicing,
+          fingerpicked acoustic guitar, strings and pads with long notes.
+
+        Every song of the last four holds all five groups (drums, bass, piano,
+        guitar and 2-4 "others" from several GM families).
 
     Returns
     -------
@@ -1697,4 +1722,1054 @@ def _jazz_song(streams: list[np.random.Generator], seconds: float) -> Score:
     return _score(ctx, seconds, mode, swing, parts, {"grammar": "jazz", "drums": st})
 
 
-_GRAMMAR_SONGS = {"band": _band_song, "electronic": _electronic_song, "jazz": _jazz_song}
+# ---------------------------------------------------------------------------
+# rock, funk, latin, ballad: four more training styles, each with its own drum,
+# bass, piano and guitar writers; "others" come from several GM families per song.
+
+# more GM drum-map notes (latin percussion)
+BONGO_HI, CONGA_MUTE, CONGA_OPEN, CONGA_LOW = 60, 62, 63, 64
+TIMBALE_HI, TIMBALE_LO, GUIRO_SHORT, GUIRO_LONG, CLAVES, MARACAS = 65, 66, 73, 74, 75, 70
+
+
+def _plain_context(
+    rng: np.random.Generator,
+    seconds: float,
+    tempo: float,
+    bpb: int,
+    mode: str,
+    bpc: float,
+    form: str,
+    sevenths: float,
+    progs: tuple[list[int], list[int]] | None = None,
+) -> _Context:
+    """A song's harmony: two progressions (drawn unless given), 4- or 8-bar sections.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The song stream (stream 0).
+    seconds : float [s]
+        Song length.
+    tempo : float [BPM]
+    bpb : int
+        Beats per bar.
+    mode : str
+        One of :data:`MODES`.
+    bpc : float [bars]
+        Bars per chord.
+    form : str
+        Section letters.
+    sevenths : float in [0, 1]
+        Probability of a seventh on each chord.
+    progs : (list of int, list of int) or None
+        Scale degrees of the A and B progressions; drawn with :func:`_progression` if None.
+
+    Returns
+    -------
+    _Context
+    """
+    if progs is None:
+        prog_a = _progression(rng, mode, None)
+        progs = (prog_a, _progression(rng, mode, tuple(prog_a)))
+    section_bars = 8 if max(len(progs[0]), len(progs[1])) * bpc > 4 else 4
+    return _song_context(rng, seconds, tempo, bpb, mode, progs, bpc, form, sevenths, section_bars)
+
+
+def _dynamics(ctx: _Context, beats: Beats, quiet: float) -> Beats:
+    """Verse/chorus dynamics: velocities in "A" sections (verses) scaled by ``1 - quiet``."""
+    out: Beats = []
+    for b, d, p, v in beats:
+        if ctx.section_of(int(b // ctx.beats_per_bar))[0] == "A":
+            v = max(1, round(v * (1.0 - quiet)))
+        out.append((b, d, p, v))
+    return out
+
+
+def _section_end(ctx: _Context, bar: int) -> bool:
+    """Whether ``bar`` is the last of its section."""
+    return bar % ctx.section_bars == ctx.section_bars - 1
+
+
+def _horn_hits(rng: np.random.Generator, ctx: _Context, base: float, lo: int, hi: int) -> Beats:
+    """Horn-section hits: a syncopated 2-bar rhythm per section, 2-3 close chord tones.
+
+    The top voice is the chord tone nearest the upper third of the program's range
+    ``[lo, hi]`` (MIDI notes); the hits play in the second half of every 4-bar phrase
+    (or in every phrase, a per-song choice), short and accented, the last one of the
+    rhythm sometimes held.
+    """
+    bpb = ctx.beats_per_bar
+    steps = 8 * bpb  # two bars of 16ths
+    every = bool(rng.random() < 0.4)
+    n_voices = int(rng.choice([2, 3], p=[0.4, 0.6]))
+    top_target = lo + 2 * (hi - lo) / 3
+    cells: dict[str, list[tuple[int, float]]] = {}
+    notes: Beats = []
+    for bar in range(0, ctx.n_bars, 2):
+        label, _ = ctx.section_of(bar)
+        if label not in cells:
+            offs = [s for s in range(steps) if s % 4 != 0]
+            k = int(rng.integers(2, 5))
+            hits = sorted(int(s) for s in rng.choice(offs, k, replace=False))
+            if rng.random() < 0.5:
+                hits = [0, *hits]
+            cells[label] = [(s, 0.2) for s in hits[:-1]] + [
+                (hits[-1], float(rng.choice([0.2, 1.0])))
+            ]
+        if not every and (bar // 2) % 2 == 0:
+            continue
+        for s, dur in cells[label]:
+            b = bar * bpb + s / 4
+            pool = _chord_pitches(ctx.chord_at(b), lo, hi)
+            if not pool:
+                continue
+            top = _near(pool, top_target)
+            voices = [q for q in pool if q <= top][-n_voices:]
+            v = _vel(rng, base, 5, 10)
+            notes.extend((b, dur, p, _vel(rng, v, 3)) for p in voices)
+    return notes
+
+
+def _styled_others(
+    rng: np.random.Generator, ctx: _Context, part: Part, base: float, slow: bool = False
+) -> Beats:
+    """An "others" part of the four later grammars: horn ``hits``, slow lines, or :func:`_others`."""
+    lo, hi = _program_range(part.program)
+    if part.role == "hits":
+        return _horn_hits(rng, ctx, base, lo, hi)
+    if slow and part.role in ("lead", "counter"):
+        return _melody(rng, ctx, base, lo, hi, slow=True)
+    return _others(rng, ctx, part, base)
+
+
+def _fingerpicked(
+    rng: np.random.Generator,
+    ctx: _Context,
+    base: float,
+    thumb: Sequence[int],
+    fingers: Sequence[int],
+    low: int,
+    high: int,
+) -> Beats:
+    """Fingerpicked guitar: the thumb on the bass strings, the fingers on the treble strings.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+    ctx : _Context
+    base : float
+        Base MIDI velocity.
+    thumb, fingers : sequence of int
+        16th-note steps of the bar where the thumb (root, then fifth, alternating) and
+        the fingers (chord tones in a per-song order) pluck.
+    low : int
+        Lowest bass-string root (MIDI note, E2 = 40 to G#2 = 44).
+    high : int
+        Centre of the treble strings (MIDI note).
+
+    Returns
+    -------
+    list of (start [beats], duration [beats], pitch, velocity)
+        Every string rings 1.5 beats (cut short by its next pluck).
+    """
+    order = [int(x) for x in rng.permutation(3)] * 2
+    if rng.random() < 0.5:
+        order = order[:3] + order[:3][::-1]
+    notes: Beats = []
+    for bar in range(ctx.n_bars):
+        t0 = bar * ctx.beats_per_bar
+        events = sorted([(s, "t") for s in thumb] + [(s, "f") for s in fingers])
+        n_t = n_f = 0
+        for s, kind in events:
+            b = t0 + s / 4
+            ch = ctx.chord_at(b)
+            r = low + (ch.root - low) % 12
+            if kind == "t":
+                p = r if n_t % 2 == 0 else r + 7
+                n_t += 1
+                v = _vel(rng, base, 5, 6 if s == 0 else 0)
+            else:
+                pool = _chord_pitches(ch, high - 5, high + 7) or [r + 12]
+                p = pool[order[n_f % len(order)] % len(pool)]
+                n_f += 1
+                v = _vel(rng, base, 5, -6)
+            notes.append((b, 1.5, p, v))
+    return notes
+
+
+def _one_lead(plan: list[tuple[str, str, str, int]]) -> list[tuple[str, str, str, int]]:
+    """The plan with every "lead" after the first turned into a "counter" line."""
+    out: list[tuple[str, str, str, int]] = []
+    leads = 0
+    for i, (name, group, role, program) in enumerate(plan):
+        if role == "lead":
+            leads += 1
+            if leads > 1:
+                name, role = f"counter{i}", "counter"
+        out.append((name, group, role, program))
+    return out
+
+
+def _plan_core(
+    rng: np.random.Generator,
+    kits: tuple[int, ...],
+    kit_p: Sequence[float],
+    bass: tuple[dict[str, float], Sequence[int], Sequence[float]],
+    piano: tuple[dict[str, float], Sequence[int], Sequence[float]],
+    guitar: tuple[dict[str, float], Sequence[int], Sequence[float]],
+) -> list[tuple[str, str, str, int]]:
+    """Drums, bass, piano and guitar parts (all four always): (role weights, programs, program weights)."""
+    plan = [("drums", "drums", "groove", int(_choice(rng, kits, kit_p)))]
+    for group, (roles, progs, prog_p) in (("bass", bass), ("piano", piano), ("guitar", guitar)):
+        plan.append((group, group, _weighted(rng, roles), int(_choice(rng, progs, prog_p))))
+    return plan
+
+
+# -- rock: power chords, driving eighths, backbeat, verse/chorus dynamics ------
+
+_ROCK_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
+    16: (1.5, ("pad", "stabs"), (1.0, 0.7)),  # organ
+    48: (1.0, ("pad",), (1.0,)),  # string ensembles, choir
+    40: (0.5, ("pad", "counter"), (1.0, 0.6)),  # solo strings
+    56: (0.8, ("hits", "lead"), (1.0, 0.4)),  # brass
+    64: (0.5, ("lead", "hits"), (1.0, 0.5)),  # saxes
+    80: (0.9, ("lead",), (1.0,)),  # synth leads
+    88: (0.7, ("pad",), (1.0,)),  # synth pads
+}
+_ROCK_PROGRAMS = {16: (16, 17, 18, 19), 48: (48, 49, 50, 52), 40: (40, 42),
+                  56: (56, 57, 61, 62), 64: (64, 65, 66), 80: (80, 81, 84, 87),
+                  88: (88, 89, 90, 91, 94, 95)}  # fmt: skip
+#: chorus rhythms of ringing power chords (beats of a 4/4 bar)
+_ROCK_CHORUS = ((0.0, 1.5, 2.0, 3.5), (0.0, 2.0), (0.0, 0.5, 1.5, 2.5, 3.5), (0.0, 1.0, 2.0, 3.0),
+                (0.0, 1.5, 3.0))  # fmt: skip
+
+
+def _rock_drum_style(rng: np.random.Generator) -> dict[str, Any]:
+    """Per-song rock groove: kick pushes, hats, crash, fills."""
+    kicks = []
+    for _ in range(2):
+        pushes = rng.choice([6, 7, 10, 14], int(rng.integers(0, 3)), replace=False)
+        kicks.append(sorted({0, 8, *(int(s) for s in pushes)}))
+    if rng.random() < 0.5:
+        kicks[1] = kicks[0]
+    return {
+        "kick_steps": kicks,
+        "kick_note": int(rng.choice([KICK, KICK2], p=[0.8, 0.2])),
+        "snare": int(rng.choice([SNARE, SNARE2], p=[0.75, 0.25])),
+        "verse_hat": int(rng.choice([HAT_CLOSED, HAT_PEDAL], p=[0.85, 0.15])),
+        "chorus_hat": int(rng.choice([RIDE, HAT_OPEN, CRASH2], p=[0.5, 0.35, 0.15])),
+        "crash": int(rng.choice([CRASH, CRASH2])),
+        "fill_beats": int(rng.choice([1, 2], p=[0.6, 0.4])),
+    }
+
+
+def _rock_drums(rng: np.random.Generator, ctx: _Context, st: dict[str, Any], base: float) -> Beats:
+    """Straight backbeat: kick on 1 and 3 (plus the song's pushes), snare on 2 and 4.
+
+    Eighth-note closed hats in the verses ("A"), ride or open hats in the choruses ("B"),
+    a crash on every section start and a snare/tom fill closing every section.
+    """
+    notes: Beats = []
+    bpb, spb = ctx.beats_per_bar, 4 * ctx.beats_per_bar
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        chorus = ctx.section_of(bar)[0] == "B"
+        if bar % ctx.section_bars == 0:
+            notes.append((t0, 1.0, st["crash"], _vel(rng, base, 5, 14)))
+        fill_from = spb - 4 * st["fill_beats"] if _section_end(ctx, bar) else spb
+        hat = st["chorus_hat"] if chorus else st["verse_hat"]
+        for s in range(fill_from):
+            b = t0 + s / 4
+            if s in ctx.kick_steps[bar % 2]:
+                notes.append((b, 0.25, st["kick_note"], _vel(rng, base, 5, 12)))
+            if s % 8 == 4:
+                notes.append((b, 0.25, st["snare"], _vel(rng, base, 5, 14)))
+            if s % 2 == 0 and not (s == 0 and bar % ctx.section_bars == 0):
+                accent = 6 if s % 4 == 0 else -8
+                notes.append((b, 0.25, hat, _vel(rng, base * (0.85 if chorus else 0.7), 5, accent)))
+        for i, s in enumerate(range(fill_from, spb)):
+            n_fill = spb - fill_from
+            note = st["snare"] if i < n_fill // 2 and rng.random() < 0.6 else TOMS[i * 5 // n_fill]
+            notes.append((t0 + s / 4, 0.25, note, _vel(rng, base * (0.75 + 0.35 * i / n_fill), 5)))
+            if i % 4 == 0:
+                notes.append((t0 + s / 4, 0.25, st["kick_note"], _vel(rng, base, 5)))
+    return notes
+
+
+def _rock_bass(rng: np.random.Generator, ctx: _Context, role: str, base: float) -> Beats:
+    """Rock bass from E1 (roots E1-D#2), locked to the kick.
+
+    ``"drive"``: eighth notes on the root, accented where the kick plays, with a chromatic
+    (or fifth-above) approach into a chord change; ``"lock"``: a note on each kick step (and
+    every beat of the chorus), held until the next.
+    """
+    bpb, spb = ctx.beats_per_bar, 4 * ctx.beats_per_bar
+    lo = 28
+    approach = float(rng.uniform(0.2, 0.7))
+    notes: Beats = []
+
+    def root(ch: Chord) -> int:
+        return lo + (ch.root - 4) % 12
+
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        kicks = ctx.kick_steps[bar % 2]
+        if role == "drive":
+            for s in range(0, spb, 2):
+                b = t0 + s / 4
+                ch, nxt = ctx.chord_at(b), ctx.chord_at(b + 0.5)
+                p = root(ch)
+                if nxt != ch and rng.random() < approach:  # chromatic or fifth approach
+                    p = root(nxt) + int(rng.choice([-1, 1, 7]))
+                    p = p if p >= lo else p + 2  # E1 is the lowest string
+                notes.append((b, 0.42, p, _vel(rng, base, 5, 10 if s in kicks else -4)))
+        else:
+            chorus = ctx.section_of(bar)[0] == "B"
+            steps = sorted({*kicks, *(range(0, spb, 4) if chorus else ())})
+            for i, s in enumerate(steps):
+                nxt = steps[i + 1] if i + 1 < len(steps) else spb
+                b = t0 + s / 4
+                p = root(ctx.chord_at(b)) + (12 if s % 8 == 6 and rng.random() < 0.3 else 0)
+                notes.append((b, (nxt - s) / 4 * 0.85, p, _vel(rng, base, 5, 8 if s == 0 else 0)))
+    return notes
+
+
+def _rock_guitar(rng: np.random.Generator, ctx: _Context, role: str, base: float) -> Beats:
+    """Distorted/overdriven guitar on the low strings.
+
+    ``"power"``: palm-muted eighth-note power chords (root + fifth, short, soft) in the
+    verses, ringing power chords (root + fifth + octave) on a per-song rhythm in the
+    choruses. ``"riff"``: a one-bar single-note riff per section from the minor
+    pentatonic on the chord root, with a power chord on its downbeat.
+    """
+    bpb = ctx.beats_per_bar
+    low = 40 + int(rng.integers(0, 5))
+    chorus_rhythm = _ROCK_CHORUS[int(rng.integers(len(_ROCK_CHORUS)))]
+    mute = float(rng.uniform(0.12, 0.25))
+    riffs: dict[str, list[tuple[float, float, int]]] = {}
+    notes: Beats = []
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        label, _ = ctx.section_of(bar)
+        if role == "power":
+            if label == "A":
+                for i in range(2 * bpb):
+                    b = t0 + i / 2
+                    r = low + (ctx.chord_at(b).root - low) % 12
+                    v = _vel(rng, base * 0.85, 5, 8 if i % 2 == 0 else 0)
+                    notes.extend((b, mute, p, _vel(rng, v, 2)) for p in (r, r + 7))
+            else:
+                for i, h in enumerate(chorus_rhythm):
+                    nxt = chorus_rhythm[i + 1] if i + 1 < len(chorus_rhythm) else bpb
+                    b = t0 + h
+                    r = low + (ctx.chord_at(b).root - low) % 12
+                    v = _vel(rng, base, 5, 10 if h == 0 else 4)
+                    notes.extend(
+                        (b, (nxt - h) * 0.95, p, _vel(rng, v, 2)) for p in (r, r + 7, r + 12)
+                    )
+        else:
+            if label not in riffs:
+                cell, pos = [], 0.0
+                while pos < bpb - 1e-9:
+                    d = float(rng.choice([0.25, 0.5, 0.5, 0.75, 1.0]))
+                    if pos == 0 or rng.random() < 0.8:
+                        cell.append(
+                            (pos, min(d, bpb - pos), int(rng.choice([0, 3, 5, 7, 10, 12, 0])))
+                        )
+                    pos += d
+                riffs[label] = cell
+            for pos, d, iv in riffs[label]:
+                b = t0 + pos
+                r = low + (ctx.chord_at(b).root - low) % 12
+                chord = (r, r + 7) if pos == 0 else (r + iv,)
+                v = _vel(rng, base, 5, 8 if pos == 0 else 0)
+                notes.extend((b, d * 0.9, p, _vel(rng, v, 2)) for p in chord)
+    return notes
+
+
+def _rock_keys(
+    rng: np.random.Generator, ctx: _Context, role: str, base: float, center: int
+) -> Beats:
+    """Piano or electric piano around ``center`` (MIDI note), full voicings with the third.
+
+    ``"pad"``: one 4-note voicing held per chord change (at most per bar);
+    ``"stabs"``: short 3-4-note chords on a per-song pattern of off-beat 16ths and
+    eighths (the "and" of 2, the "a" of 4 ...), twice as many in the choruses.
+    """
+    bpb, spb = ctx.beats_per_bar, 4 * ctx.beats_per_bar
+    offs = [s for s in range(spb) if s % 4 != 0]
+    verse = sorted(int(s) for s in rng.choice(offs, int(rng.integers(2, 4)), replace=False))
+    chorus = sorted({*verse, *(int(s) for s in rng.choice(offs, 2, replace=False))})
+    n_voices = int(rng.integers(3, 5))
+    prev: list[int] | None = None
+    notes: Beats = []
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        if role == "pad":
+            step = min(bpb, ctx.bars_per_chord * bpb)
+            for h in np.arange(0.0, bpb, 0.5):
+                if (t0 + h) % step < 1e-9:
+                    prev = _voicing(ctx.chord_at(t0 + h), center, 4, prev)
+                    v = _vel(rng, base * 0.85, 4)
+                    notes.extend((t0 + h, step * 0.98, p, _vel(rng, v, 3)) for p in prev)
+        else:
+            for s in chorus if ctx.section_of(bar)[0] == "B" else verse:
+                b = t0 + s / 4
+                prev = _voicing(ctx.chord_at(b + 0.25), center, n_voices, prev)
+                v = _vel(rng, base, 5, 6)
+                notes.extend((b, 0.3, p, _vel(rng, v, 3)) for p in prev)
+    return notes
+
+
+def _rock_song(streams: list[np.random.Generator], seconds: float) -> Score:
+    rng = streams[0]
+    tempo = float(np.round(rng.uniform(96.0, 168.0), 1))
+    mode = str(_choice(rng, list(MODES), [0.35, 0.3, 0.1, 0.25]))
+    bpc = float(_choice(rng, [0.5, 1.0, 2.0], [0.25, 0.6, 0.15]))
+    form = str(_choice(rng, ["AABB", "ABAB", "AABA"], [1.0, 2.0, 1.0]))
+    ctx = _plain_context(rng, seconds, tempo, 4, mode, bpc, form, 0.0)
+    plan = _plan_core(
+        rng, (0, 8, 16), (0.4, 0.3, 0.3),
+        ({"drive": 1.5, "lock": 1.0}, (33, 34, 38), (2.0, 2.0, 0.3)),
+        ({"pad": 1.0, "stabs": 1.2}, (0, 1, 2, 4, 5), (2.0, 2.0, 0.5, 1.5, 1.0)),
+        ({"power": 2.0, "riff": 1.0}, (29, 30), (1.0, 1.2)),
+    )  # fmt: skip
+    if rng.random() < 0.45:  # a second guitar: the riff over the rhythm part, or doubling it
+        role2 = "riff" if plan[-1][2] == "power" else "power"
+        plan.append(("guitar2", "guitar", role2, int(_choice(rng, [29, 30, 27], [1.0, 1.0, 0.5]))))
+    plan += _plan_others(rng, _count(rng, [0.35, 0.4, 0.25], 2), _ROCK_OTHERS, _ROCK_PROGRAMS)
+    plan = _one_lead(plan)
+    st = _rock_drum_style(streams[1])
+    ctx.kick_steps = st["kick_steps"]
+    quiet = float(rng.uniform(0.1, 0.25))
+    sections_p = {"piano": (0.65, 0.05, 0.2, 0.1), "guitar": (0.9, 0.0, 0.0, 0.1),
+                  "others": (0.4, 0.1, 0.35, 0.15)}  # fmt: skip
+
+    def write(prng: np.random.Generator, part: Part, base: float) -> Beats:
+        if part.group == "drums":
+            beats = _rock_drums(prng, ctx, st, base)
+        elif part.group == "bass":
+            beats = _rock_bass(prng, ctx, part.role, base)
+        elif part.group == "piano":
+            beats = _rock_keys(prng, ctx, part.role, base, int(prng.integers(60, 72)))
+        elif part.group == "guitar":
+            beats = _rock_guitar(prng, ctx, part.role, base)
+        else:
+            beats = _styled_others(prng, ctx, part, base)
+        return _dynamics(ctx, beats, quiet)
+
+    parts = _realize(streams, ctx, plan, 0.5, seconds, write, sections_p, 0.008)
+    style = {"grammar": "rock", "section_bars": ctx.section_bars, "verse_quiet": quiet, "drums": st}
+    return _score(ctx, seconds, mode, 0.5, parts, style)
+
+
+# -- funk: 16th grooves, ghost notes, slap bass, chicken scratch, off-beat keys --
+
+_FUNK_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
+    56: (1.8, ("hits", "lead"), (2.0, 0.3)),  # brass
+    64: (1.4, ("hits", "lead", "counter"), (1.0, 0.8, 0.3)),  # saxes
+    80: (0.8, ("lead",), (1.0,)),  # synth leads
+    16: (0.7, ("pad", "stabs"), (1.0, 0.6)),  # organ
+    48: (0.5, ("pad",), (1.0,)),  # strings
+    88: (0.4, ("pad",), (1.0,)),  # synth pads
+}
+_FUNK_PROGRAMS = {56: (56, 57, 61, 62, 63), 64: (64, 65, 66, 67), 80: (80, 81, 82, 84),
+                  16: (16, 17, 18), 48: (48, 49, 50), 88: (88, 89, 90)}  # fmt: skip
+_FUNK_VAMPS_A = ((0,), (0, 3), (0, 6), (0, 0, 3, 3), (0, 4))
+_FUNK_VAMPS_B = ((3,), (3, 4), (5, 4), (6, 3), (1, 4), (3, 0))
+
+
+def _funk_drum_style(rng: np.random.Generator) -> dict[str, Any]:
+    """Per-song funk groove: 2-bar syncopated kick, ghost-note and open-hat steps."""
+    kicks = []
+    for _ in range(2):
+        extra = rng.choice([2, 3, 6, 7, 9, 10, 11, 14, 15], int(rng.integers(2, 5)), replace=False)
+        kicks.append(sorted({0, *(int(s) for s in extra)}))
+    ghost_pool = [1, 2, 3, 5, 6, 7, 9, 10, 11, 13, 14, 15]
+    ghosts = sorted(int(s) for s in rng.choice(ghost_pool, int(rng.integers(3, 7)), replace=False))
+    opens = sorted(
+        int(s) for s in rng.choice([2, 6, 10, 14, 7, 15], int(rng.integers(1, 3)), replace=False)
+    )
+    return {
+        "kick_steps": kicks,
+        "ghost_steps": ghosts,
+        "open_steps": opens,
+        "snare": int(rng.choice([SNARE, SNARE2], p=[0.7, 0.3])),
+        "ghost_level": float(rng.uniform(0.25, 0.45)),
+        "crash": int(rng.choice([CRASH, CRASH2])),
+    }
+
+
+def _funk_drums(rng: np.random.Generator, ctx: _Context, st: dict[str, Any], base: float) -> Beats:
+    """16th hats (open on the song's off-beat steps), syncopated kick, backbeat with ghost notes.
+
+    Ghost notes are snare strokes at ``ghost_level`` of the base velocity; a crash marks
+    every section start and a short 16th snare figure ends every section.
+    """
+    notes: Beats = []
+    bpb, spb = ctx.beats_per_bar, 4 * ctx.beats_per_bar
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        if bar % ctx.section_bars == 0:
+            notes.append((t0, 1.0, st["crash"], _vel(rng, base, 5, 10)))
+        fill_from = spb - 2 if _section_end(ctx, bar) else spb
+        for s in range(spb):
+            b = t0 + s / 4
+            if s in ctx.kick_steps[bar % 2]:
+                notes.append((b, 0.25, KICK, _vel(rng, base, 4, 12 if s == 0 else 4)))
+            if s % 8 == 4 or s >= fill_from:
+                notes.append((b, 0.25, st["snare"], _vel(rng, base, 4, 12)))
+            elif s in st["ghost_steps"]:
+                notes.append((b, 0.2, st["snare"], _vel(rng, base * st["ghost_level"], 3)))
+            if s in st["open_steps"]:
+                notes.append((b, 0.45, HAT_OPEN, _vel(rng, base * 0.75, 4)))
+            elif not (s == 0 and bar % ctx.section_bars == 0):
+                accent = 8 if s % 4 == 0 else (0 if s % 2 == 0 else -14)
+                notes.append((b, 0.2, HAT_CLOSED, _vel(rng, base * 0.75, 4, accent)))
+    return notes
+
+
+def _funk_bass(rng: np.random.Generator, ctx: _Context, role: str, base: float) -> Beats:
+    """Slap or finger bass: a one-bar 16th figure per section, moved to each chord's root.
+
+    The root on the one, octave pops (``"slap"``) or fifths and sevenths (``"finger"``)
+    on off-beat 16ths, dead notes (short, soft) and rests on the other syncopations, a
+    chromatic approach on the last 16th before a chord change.
+    """
+    bpb, spb = ctx.beats_per_bar, 4 * ctx.beats_per_bar
+    lo = int(rng.integers(28, 34))
+    upper = (12, 12, 10, 7) if role == "slap" else (7, 10, 12, 5, 3)
+    cells: dict[str, list[tuple[int, str]]] = {}
+    notes: Beats = []
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        label, _ = ctx.section_of(bar)
+        if label not in cells:
+            cell = [(0, "root")]
+            for s in range(1, spb):
+                r = rng.random()
+                if r < (0.25 if s % 4 == 0 else 0.3 if s % 2 == 0 else 0.22):
+                    cell.append((s, "up" if rng.random() < 0.5 else "root"))
+                elif r < 0.4:
+                    cell.append((s, "dead"))
+            cells[label] = cell
+        cell = cells[label]
+        for i, (s, kind) in enumerate(cell):
+            nxt = cell[i + 1][0] if i + 1 < len(cell) else spb
+            b = t0 + s / 4
+            ch = ctx.chord_at(b)
+            r = lo + (ch.root - lo) % 12
+            if kind == "dead":
+                notes.append((b, 0.08, r, _vel(rng, base * 0.45, 4)))
+                continue
+            p = r + (int(rng.choice(upper)) if kind == "up" else 0)
+            if s == spb - 1 and ctx.chord_at(b + 0.25) != ch:
+                p = lo + (ctx.chord_at(b + 0.25).root - lo) % 12 - 1
+            dur = (
+                min(0.75, (nxt - s) / 4 * 0.8)
+                if role == "finger"
+                else min(0.3, (nxt - s) / 4 * 0.8)
+            )
+            notes.append((b, dur, p, _vel(rng, base, 5, 12 if s == 0 or kind == "up" else 0)))
+    return notes
+
+
+def _funk_guitar(
+    rng: np.random.Generator, ctx: _Context, role: str, base: float, keys: list[int]
+) -> Beats:
+    """Clean guitar 16ths, interlocking with the keyboard's ``keys`` steps.
+
+    ``"scratch"``: chicken-scratch strokes on a high 3-note voicing, full chords on the
+    song's accented steps (never one of ``keys``) and muted strokes (short, soft) on
+    most others (rarely on ``keys``);
+    ``"single"``: a muted single-note 16th line on chord tones up the neck.
+    """
+    bpb, spb = ctx.beats_per_bar, 4 * ctx.beats_per_bar
+    center = int(rng.integers(64, 72))
+    accents = set(_onset_mask(rng, spb, 0.3, 0.3)) - set(keys)
+    play = float(rng.uniform(0.55, 0.85))
+    line = [int(x) for x in rng.integers(0, 3, size=spb)]
+    prev: list[int] | None = None
+    notes: Beats = []
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        for s in range(spb):
+            b = t0 + s / 4
+            if s not in accents and rng.random() > (play * 0.3 if s in keys else play):
+                continue
+            ch = ctx.chord_at(b)
+            if role == "single":
+                pool = _chord_pitches(ch, center - 3, center + 9) or [center]
+                p = pool[line[s] % len(pool)]
+                acc = s in accents
+                v = _vel(rng, base * (1.0 if acc else 0.55), 4)
+                notes.append((b, 0.2 if acc else 0.08, p, v))
+                continue
+            prev = _voicing(ch, center, 3, prev)
+            acc = s in accents
+            v = _vel(rng, base * (1.0 if acc else 0.5), 4, 6 if acc else 0)
+            strum = prev if s % 2 == 0 else prev[::-1]  # down on the 8ths, up between
+            for j, p in enumerate(strum):
+                notes.append((b + j * 0.012, 0.22 if acc else 0.06, p, _vel(rng, v, 2)))
+    return notes
+
+
+def _funk_keys(
+    rng: np.random.Generator, ctx: _Context, role: str, base: float, steps: list[int]
+) -> Beats:
+    """Electric piano or clavinet on the off-beat ``steps`` (16ths of the bar).
+
+    ``"ep"``: 4-note voicings from about G3 to D5, held an eighth to a quarter;
+    ``"clav"``: short two-hand stabs, a low chord tone and an upper dyad.
+    """
+    bpb = ctx.beats_per_bar
+    center = int(rng.integers(56, 64))
+    hold = float(rng.uniform(0.4, 0.9))
+    prev: list[int] | None = None
+    notes: Beats = []
+    for bar in range(ctx.n_bars):
+        for s in steps:
+            b = bar * bpb + s / 4
+            ch = ctx.chord_at(b)
+            v = _vel(rng, base, 5, 6 if s % 2 == 1 else 0)
+            if role == "ep":
+                prev = _voicing(ch, center, 4, prev)
+                notes.extend((b, hold, p, _vel(rng, v, 3)) for p in prev)
+            else:
+                low = _near(
+                    _chord_pitches(ch, center - 14, center - 3) or [center - 12], center - 9
+                )
+                prev = _voicing(ch, center + 3, 2, prev)
+                notes.extend((b, 0.15, p, _vel(rng, v, 3)) for p in [low, *prev])
+    return notes
+
+
+def _funk_song(streams: list[np.random.Generator], seconds: float) -> Score:
+    rng = streams[0]
+    tempo = float(np.round(rng.uniform(88.0, 118.0), 1))
+    mode = str(_choice(rng, ["dorian", "mixolydian", "minor"], [0.4, 0.35, 0.25]))
+    swing = 0.5 if rng.random() < 0.7 else float(rng.uniform(0.52, 0.56))
+    prog_a = list(_FUNK_VAMPS_A[int(rng.integers(len(_FUNK_VAMPS_A)))])
+    prog_b = list(_FUNK_VAMPS_B[int(rng.integers(len(_FUNK_VAMPS_B)))])
+    bpc = float(_choice(rng, [1.0, 2.0], [0.5, 0.5]))
+    form = str(_choice(rng, ["AABA", "ABAB", "AAAB", "AABB"]))
+    ctx = _plain_context(rng, seconds, tempo, 4, mode, bpc, form, 0.85, (prog_a, prog_b))
+    plan = _plan_core(
+        rng, (0, 8, 24, 25), (0.45, 0.3, 0.1, 0.15),
+        ({"slap": 1.0, "finger": 1.0}, (33, 34, 35, 36, 37), (1.5, 0.5, 0.3, 1.5, 1.0)),
+        ({"ep": 1.0, "clav": 1.0}, (4, 5, 7), (1.2, 1.0, 1.5)),
+        ({"scratch": 2.0, "single": 1.0}, (27, 28), (1.0, 1.0)),
+    )  # fmt: skip
+    # the bass role follows its program: slap basses slap
+    bass = plan[1]
+    if bass[3] in (36, 37) or (bass[3] == 34 and bass[2] == "slap"):
+        plan[1] = (bass[0], bass[1], "slap", bass[3])
+    elif bass[3] == 35:
+        plan[1] = (bass[0], bass[1], "finger", bass[3])
+    plan += _plan_others(rng, _count(rng, [0.3, 0.45, 0.25], 2), _FUNK_OTHERS, _FUNK_PROGRAMS)
+    plan = _one_lead(plan)
+    keys = sorted(
+        int(s)
+        for s in rng.choice([2, 3, 6, 7, 10, 11, 14, 15], int(rng.integers(2, 5)), replace=False)
+    )
+    st = _funk_drum_style(streams[1])
+    ctx.kick_steps = st["kick_steps"]
+    sections_p = {"piano": (0.85, 0.0, 0.0, 0.15), "guitar": (0.9, 0.0, 0.0, 0.1),
+                  "others": (0.35, 0.15, 0.35, 0.15)}  # fmt: skip
+
+    def write(prng: np.random.Generator, part: Part, base: float) -> Beats:
+        if part.group == "drums":
+            return _funk_drums(prng, ctx, st, base)
+        if part.group == "bass":
+            return _funk_bass(prng, ctx, part.role, base)
+        if part.group == "piano":
+            return _funk_keys(prng, ctx, part.role, base, keys)
+        if part.group == "guitar":
+            return _funk_guitar(prng, ctx, part.role, base, keys)
+        return _styled_others(prng, ctx, part, base)
+
+    parts = _realize(streams, ctx, plan, swing, seconds, write, sections_p, 0.004)
+    style = {"grammar": "funk", "section_bars": ctx.section_bars, "keys_steps": keys, "drums": st}
+    return _score(ctx, seconds, mode, swing, parts, style)
+
+
+# -- latin: clave, tumbao, montuno, nylon guitar, percussion, brass/flute -------
+# One bar of 4/4 with 16ths holds one clave cycle (two bars of salsa's cut time, whose
+# eighths are our 16ths): a tempo of 80-105 here is salsa's 160-210.
+
+_CLAVES: dict[str, tuple[int, ...]] = {
+    "son 3-2": (0, 3, 6, 10, 12), "son 2-3": (2, 4, 8, 11, 14),
+    "rumba 3-2": (0, 3, 7, 10, 12), "rumba 2-3": (2, 4, 8, 11, 15),
+}  # fmt: skip
+_CASCARA = (0, 2, 3, 5, 7, 8, 10, 12, 13, 15)  # 3-2; the 2-3 cascara swaps the halves
+_LATIN_PROGRESSIONS = ((0, 3, 4, 3), (0, 4, 4, 0), (1, 4, 0, 0), (0, 3, 0, 4), (5, 1, 4, 0),
+                       (0, 0, 4, 4))  # fmt: skip
+_LATIN_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
+    56: (1.6, ("hits", "lead", "counter"), (1.5, 0.8, 0.4)),  # trumpets, trombones
+    72: (1.2, ("lead", "counter"), (1.0, 0.3)),  # flute
+    64: (0.8, ("hits", "lead", "counter"), (0.8, 0.6, 0.4)),  # saxes
+    40: (0.7, ("counter", "pad", "lead"), (0.8, 0.8, 0.5)),  # violins (charanga)
+    8: (0.6, ("sparkle", "lead"), (1.0, 0.6)),  # vibes, marimba
+    48: (0.4, ("pad",), (1.0,)),  # strings
+}
+_LATIN_PROGRAMS = {56: (56, 56, 57, 61), 72: (73, 72, 75), 64: (64, 65, 66), 40: (40, 41),
+                   8: (11, 12, 13), 48: (48, 49)}  # fmt: skip
+
+
+def _latin_drums(rng: np.random.Generator, ctx: _Context, st: dict[str, Any], base: float) -> Beats:
+    """Latin percussion on GM drum keys: clave, conga tumbao, timbales, cowbell, shaker/guiro.
+
+    Claves play the song's clave every bar; congas the tumbao (soft heel-toe, a slap,
+    two open tones per half-cycle); in "A" sections the timbale shell plays cascara, in
+    "B" sections (the montuno) a cowbell plays quarter notes of cut time; maracas or
+    guiro keep the eighths; a soft kick marks the bombo note; a timbale roll ends a
+    section and a crash opens a "B" section.
+    """
+    notes: Beats = []
+    bpb, spb = ctx.beats_per_bar, 4 * ctx.beats_per_bar
+    cascara = st["cascara"]
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        label, _ = ctx.section_of(bar)
+        if bar % ctx.section_bars == 0 and label == "B":
+            notes.append((t0, 1.0, CRASH, _vel(rng, base, 5, 8)))
+        fill_from = spb - 4 if _section_end(ctx, bar) else spb
+        for s in range(spb):
+            b = t0 + s / 4
+            if s in st["clave"]:
+                notes.append((b, 0.2, CLAVES, _vel(rng, base * 0.85, 4, 6)))
+            q = s % 8  # conga tumbao, per half-cycle
+            if q in (6, 7):
+                notes.append((b, 0.2, CONGA_OPEN if q == 6 or st["two_open"] else CONGA_LOW,
+                              _vel(rng, base * 0.85, 4, 6)))  # fmt: skip
+            elif q == 2:
+                notes.append((b, 0.2, CONGA_MUTE, _vel(rng, base * 0.8, 4, 8)))
+            elif st["heel_toe"]:
+                notes.append((b, 0.2, CONGA_MUTE, _vel(rng, base * 0.35, 3)))
+            if s >= fill_from:
+                note = TIMBALE_HI if (s - fill_from) < 2 else TIMBALE_LO
+                notes.append((b, 0.2, note, _vel(rng, base * 0.9, 5, 4 * (s - fill_from))))
+            elif label == "A" and s in cascara:
+                notes.append((b, 0.2, TIMBALE_HI, _vel(rng, base * 0.5, 4, 6 if s % 4 == 0 else 0)))
+            elif label == "B" and s % 4 == 0:
+                notes.append((b, 0.2, COWBELL, _vel(rng, base * 0.7, 4, 8 if s % 8 == 0 else 0)))
+            if st["shaker"] == MARACAS:
+                notes.append((b, 0.15, MARACAS, _vel(rng, base * 0.45, 4, 8 if s % 2 == 0 else 0)))
+            elif s % 4 == 0:
+                notes.append((b, 0.45, GUIRO_LONG, _vel(rng, base * 0.5, 4)))
+            elif s % 4 == 2:
+                notes.append((b, 0.15, GUIRO_SHORT, _vel(rng, base * 0.5, 4)))
+            if s == st["bombo"]:
+                notes.append((b, 0.25, KICK, _vel(rng, base * 0.7, 4)))
+    return notes
+
+
+def _tumbao_bass(rng: np.random.Generator, ctx: _Context, role: str, base: float) -> Beats:
+    """Tumbao: the bass anticipates the downbeat (nothing sounds on the one).
+
+    Per half-cycle (8 steps) a note on step 3 (a fifth or the root of the current chord)
+    and one on step 6, the root of the chord that arrives on the next downbeat, held
+    across it. ``"tumbao"`` plays exactly that; ``"tumbao+"`` adds a passing note on
+    the "and" before the anticipation now and then.
+    """
+    bpb, spb = ctx.beats_per_bar, 4 * ctx.beats_per_bar
+    lo = int(rng.integers(28, 33))
+    fifth_first = float(rng.uniform(0.4, 0.9))
+    notes: Beats = []
+
+    def root(ch: Chord) -> int:
+        return lo + (ch.root - lo) % 12
+
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        for half in range(0, spb, 8):
+            b3, b6 = t0 + (half + 3) / 4, t0 + (half + 6) / 4
+            ch = ctx.chord_at(b3)
+            nxt = ctx.chord_at(t0 + (half + 8) / 4)
+            p3 = root(ch) + (7 if rng.random() < fifth_first else 0)
+            notes.append((b3, 0.7, p3, _vel(rng, base, 5, 4)))
+            if role == "tumbao+" and rng.random() < 0.4:
+                notes.append((t0 + (half + 5) / 4, 0.2, root(nxt) + int(rng.choice([-2, 2, 5])),
+                              _vel(rng, base, 5, -8)))  # fmt: skip
+            notes.append((b6, 1.2, root(nxt), _vel(rng, base, 5, 10)))
+    return notes
+
+
+def _montuno(rng: np.random.Generator, ctx: _Context, role: str, base: float, top: int) -> Beats:
+    """Montuno piano: a syncopated one-cycle figure in octaves, mostly on the off-beat 16ths.
+
+    Each onset plays a chord tone near the figure's contour (``top`` is the centre of
+    the upper line, MIDI note) doubled an octave below; ``"filled"`` also fills the
+    octave with a chord tone in between.
+    """
+    bpb, spb = ctx.beats_per_bar, 4 * ctx.beats_per_bar
+    odd = [s for s in range(1, spb, 2) if rng.random() < 0.85]
+    even = [s for s in range(0, spb, 2) if rng.random() < 0.25]
+    figure = sorted({*odd, *even} or {1, 5})
+    contour = [int(x) for x in rng.choice([-1, 0, 1, 2], size=len(figure))]
+    notes: Beats = []
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        for i, s in enumerate(figure):
+            b = t0 + s / 4
+            ch = ctx.chord_at(b + 0.25)  # the figure anticipates chord changes
+            pool = _chord_pitches(ch, top - 7, top + 7)
+            if not pool:
+                continue
+            mid = pool.index(_near(pool, top))
+            p = pool[int(np.clip(mid + contour[i], 0, len(pool) - 1))]
+            chord = [p - 12, p]
+            if role == "filled":
+                inner = [q for q in _chord_pitches(ch, p - 11, p - 1)]
+                chord += inner[len(inner) // 2 : len(inner) // 2 + 1]
+            v = _vel(rng, base, 5, 6 if s % 2 == 1 else 0)
+            notes.extend((b, 0.22, q, _vel(rng, v, 3)) for q in chord)
+    return notes
+
+
+def _latin_song(streams: list[np.random.Generator], seconds: float) -> Score:
+    rng = streams[0]
+    tempo = float(np.round(rng.uniform(80.0, 105.0), 1))
+    mode = str(_choice(rng, ["major", "minor"], [0.5, 0.5]))
+    clave = str(_choice(rng, list(_CLAVES), [1.5, 1.0, 0.8, 0.6]))
+    prog_a = list(_LATIN_PROGRESSIONS[int(rng.integers(len(_LATIN_PROGRESSIONS)))])
+    prog_b = list(_LATIN_PROGRESSIONS[int(rng.integers(len(_LATIN_PROGRESSIONS)))])
+    bpc = float(_choice(rng, [0.5, 1.0], [0.6, 0.4]))
+    form = str(_choice(rng, ["AABB", "ABAB", "AB", "AAB"]))
+    ctx = _plain_context(rng, seconds, tempo, 4, mode, bpc, form, 0.2, (prog_a, prog_b))
+    plan = _plan_core(
+        rng, (0, 8, 32), (0.6, 0.3, 0.1),
+        ({"tumbao": 2.0, "tumbao+": 1.0}, (32, 33, 35), (2.0, 1.5, 1.0)),
+        ({"octaves": 1.0, "filled": 1.0}, (0, 1), (3.0, 1.0)),
+        ({"arpeggio": 1.0}, (24,), (1.0,)),
+    )  # fmt: skip
+    plan += _plan_others(rng, _count(rng, [0.3, 0.45, 0.25], 2), _LATIN_OTHERS, _LATIN_PROGRAMS)
+    plan = _one_lead(plan)
+    c = _CLAVES[clave]
+    three_two = clave.endswith("3-2")
+    st = {
+        "clave": list(c),
+        "cascara": list(_CASCARA) if three_two else sorted((s + 8) % 16 for s in _CASCARA),
+        "bombo": c[1] if three_two else c[3],  # the 3-side's second stroke
+        "two_open": bool(rng.random() < 0.5),
+        "heel_toe": bool(rng.random() < 0.6),
+        "shaker": int(_choice(rng, [MARACAS, GUIRO_LONG], [0.6, 0.4])),
+    }
+    thumb = (0, 8)
+    fingers = tuple(int(s) for s in _choice(rng, [(4, 6, 12, 14), (2, 4, 6, 10, 12, 14), (4, 12),
+                                                   (6, 10, 14)]))  # fmt: skip
+    sections_p = {"piano": (0.9, 0.0, 0.0, 0.1), "guitar": (0.7, 0.15, 0.0, 0.15),
+                  "others": (0.4, 0.2, 0.25, 0.15)}  # fmt: skip
+
+    def write(prng: np.random.Generator, part: Part, base: float) -> Beats:
+        if part.group == "drums":
+            return _latin_drums(prng, ctx, st, base)
+        if part.group == "bass":
+            return _tumbao_bass(prng, ctx, part.role, base)
+        if part.group == "piano":
+            return _montuno(prng, ctx, part.role, base, int(prng.integers(70, 79)))
+        if part.group == "guitar":
+            return _fingerpicked(prng, ctx, base * 0.9, thumb, fingers, 40 + int(prng.integers(0, 5)),
+                                 int(prng.integers(59, 66)))  # fmt: skip
+        return _styled_others(prng, ctx, part, base)
+
+    parts = _realize(streams, ctx, plan, 0.5, seconds, write, sections_p, 0.008)
+    style = {"grammar": "latin", "clave": clave, "section_bars": ctx.section_bars, "drums": st,
+             "guitar_fingers": list(fingers)}  # fmt: skip
+    return _score(ctx, seconds, mode, 0.5, parts, style)
+
+
+# -- ballad: slow, brushes, sustained bass, wide broken chords, pads -------------
+
+_BALLAD_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
+    48: (1.8, ("pad",), (1.0,)),  # string ensembles, choir
+    40: (1.0, ("counter", "pad"), (1.0, 0.6)),  # violin, viola, cello
+    88: (1.0, ("pad",), (1.0,)),  # synth pads
+    72: (0.8, ("lead", "counter"), (1.0, 0.6)),  # flute, recorder
+    64: (0.6, ("lead",), (1.0,)),  # sax, oboe, english horn
+    56: (0.5, ("counter", "pad"), (1.0, 0.5)),  # french horn, brass section
+    8: (0.4, ("sparkle",), (1.0,)),  # celesta, glockenspiel, vibes
+}
+_BALLAD_PROGRAMS = {48: (48, 49, 50, 51, 52, 53), 40: (40, 41, 42), 88: (88, 89, 91, 92, 94, 95),
+                    72: (73, 74, 72), 64: (65, 66, 68, 69), 56: (60, 61), 8: (8, 9, 11)}  # fmt: skip
+
+
+def _ballad_drums(
+    rng: np.random.Generator, ctx: _Context, st: dict[str, Any], base: float
+) -> Beats:
+    """Soft and sparse: kick on the one, rim clicks on the backbeat in the verses.
+
+    The choruses ("B") play the snare (a brush on brush kits) on beat 3 (half time) or
+    on the backbeat, eighth notes on the ride or hat, and open with a soft cymbal.
+    Everything at 45-65 % of the part's base velocity.
+    """
+    notes: Beats = []
+    bpb = ctx.beats_per_bar
+    base = base * st["level"]
+    for bar in range(ctx.n_bars):
+        t0 = bar * bpb
+        chorus = ctx.section_of(bar)[0] == "B"
+        if chorus and bar % ctx.section_bars == 0:
+            notes.append((t0, 2.0, st["cymbal"], _vel(rng, base, 4)))
+        notes.append((t0, 0.5, KICK, _vel(rng, base, 4, 6)))
+        if bpb == 4 and st["kick_and"] and chorus:
+            notes.append((t0 + 2.5, 0.5, KICK, _vel(rng, base * 0.8, 4)))
+        if bpb == 3:
+            backbeats = [2]
+        else:
+            backbeats = [2] if chorus and st["halftime"] else [1, 3]
+        for i in range(bpb):
+            b = t0 + i
+            if i in backbeats:
+                note = st["snare"] if chorus else SIDESTICK
+                notes.append((b, 0.5, note, _vel(rng, base, 4, 4)))
+            if chorus or st["verse_time"]:
+                for h in (0.0, 0.5) if chorus else (0.0,):
+                    notes.append(
+                        (b + h, 0.5, st["cymbal_time"], _vel(rng, base * 0.8, 4, 0 if h else 6))
+                    )
+    return notes
+
+
+def _ballad_bass(rng: np.random.Generator, ctx: _Context, role: str, base: float) -> Beats:
+    """Sustained roots, one per chord (at most per bar), with passing tones.
+
+    ``"roots"``: the root held to the next chord, a scale passing tone leading into
+    the next root on the last beat now and then; ``"root-fifth"``: root then fifth, a
+    half bar each.
+    """
+    bpb = ctx.beats_per_bar
+    lo = int(rng.integers(28, 34))
+    passing = float(rng.uniform(0.25, 0.6))
+    step = min(bpb, ctx.bars_per_chord * bpb)
+    scale = ctx.scale_pitches(lo - 2, lo + 26)
+    notes: Beats = []
+
+    def root(ch: Chord) -> int:
+        return lo + (ch.root - lo) % 12
+
+    for start in np.arange(0.0, ctx.n_bars * bpb, step):
+        b = float(start)
+        ch, nxt = ctx.chord_at(b), ctx.chord_at(b + step)
+        r, r2 = root(ch), root(nxt)
+        if role == "root-fifth" and step >= 2:
+            half = step / 2
+            notes.append((b, half * 0.95, r, _vel(rng, base, 4, 6)))
+            notes.append(
+                (b + half, half * 0.95, r + 7 if r + 7 <= lo + 18 else r - 5, _vel(rng, base, 4))
+            )
+            continue
+        between = [q for q in scale if min(r, r2) < q < max(r, r2)]
+        if step >= 2 and r2 != r and between and rng.random() < passing:
+            notes.append((b, (step - 1) * 0.97, r, _vel(rng, base, 4, 6)))
+            notes.append((b + step - 1, 0.95, between[len(between) // 2], _vel(rng, base, 4, -4)))
+        else:
+            notes.append((b, step * 0.97, r, _vel(rng, base, 4, 6)))
+    return notes
+
+
+def _ballad_piano(rng: np.random.Generator, ctx: _Context, role: str, base: float) -> Beats:
+    """Pedalled broken chords in a wide voicing: left hand low, right hand high.
+
+    The left hand plays root, fifth and octave (or tenth) from C2-E2 up, the right hand
+    three chord tones around A#4-F5. ``"broken"``: eighth notes or eighth-note
+    triplets (a per-song choice, the triplets giving the 12/8 ballad feel) up through
+    both hands, and back down in some songs; ``"rolled"``: the left hand's root and
+    fifth on each chord, the right-hand chord rolled half way through it. Notes ring
+    until the chord changes (the sustain pedal).
+    """
+    bpb = ctx.beats_per_bar
+    lh_lo = int(rng.integers(36, 41))
+    rh_center = int(rng.integers(70, 78))
+    tenth = bool(rng.random() < 0.4)
+    updown = bool(rng.random() < 0.5)
+    sub = 3 if role == "broken" and rng.random() < 0.5 else 2  # notes per beat
+    step = round(min(bpb, ctx.bars_per_chord * bpb) * sub)  # chord length in notes
+    notes: Beats = []
+    for tick in range(ctx.n_bars * bpb * sub):
+        b = tick / sub
+        k = tick % step  # position within the chord
+        ch = ctx.chord_at(b)
+        r = lh_lo + (ch.root - lh_lo) % 12
+        third = next((t for t in ch.tones if t in (3, 4)), 4)
+        lh = [r, r + 7, r + 12 + third if tenth else r + 12]
+        rh = _chord_pitches(ch, rh_center - 5, rh_center + 7)[:3]
+        ring = (step - k) / sub  # until the chord changes
+        if role == "broken":
+            seq = lh + rh
+            seq = seq + seq[-2:0:-1] if updown else seq
+            notes.append((b, ring, seq[k % len(seq)], _vel(rng, base, 5, 6 if k == 0 else 0)))
+        elif k == 0:
+            v = _vel(rng, base, 5, 6)
+            notes.extend((b + j * 0.12, ring, p, _vel(rng, v, 3)) for j, p in enumerate(lh[:2]))
+        elif k == step // 2:
+            v = _vel(rng, base, 5, -4)
+            notes.extend((b + j * 0.08, ring, p, _vel(rng, v, 3)) for j, p in enumerate(rh))
+    return notes
+
+
+def _ballad_song(streams: list[np.random.Generator], seconds: float) -> Score:
+    rng = streams[0]
+    tempo = float(np.round(rng.uniform(60.0, 85.0), 1))
+    bpb = 3 if rng.random() < 0.25 else 4
+    mode = str(_choice(rng, ["major", "minor"], [0.6, 0.4]))
+    bpc = float(_choice(rng, [0.5, 1.0, 2.0], [0.2, 0.7, 0.1]))
+    if bpb == 3 and bpc == 0.5:  # a chord per bar at least: half a 3/4 bar is off the eighths
+        bpc = 1.0
+    form = str(_choice(rng, ["AABA", "ABAB", "AABB"]))
+    ctx = _plain_context(rng, seconds, tempo, bpb, mode, bpc, form, 0.35)
+    plan = _plan_core(
+        rng, (40, 32, 0, 8), (0.45, 0.25, 0.15, 0.15),
+        ({"roots": 2.0, "root-fifth": 1.0}, (32, 33, 35), (1.5, 1.5, 1.0)),
+        ({"broken": 2.0, "rolled": 1.0}, (0, 1, 4), (3.0, 1.0, 1.5)),
+        ({"fingerpick": 1.0}, (24, 25), (1.0, 2.0)),
+    )  # fmt: skip
+    plan += _plan_others(rng, _count(rng, [0.35, 0.4, 0.25], 2), _BALLAD_OTHERS, _BALLAD_PROGRAMS)
+    plan = _one_lead(plan)
+    st = {
+        "level": float(rng.uniform(0.45, 0.65)),
+        "halftime": bool(rng.random() < 0.5),
+        "kick_and": bool(rng.random() < 0.5),
+        "snare": int(_choice(rng, [SNARE, SNARE2, SIDESTICK], [0.6, 0.25, 0.15])),
+        "cymbal": int(_choice(rng, [CRASH, RIDE, CRASH2], [0.4, 0.4, 0.2])),
+        "cymbal_time": int(_choice(rng, [RIDE, HAT_CLOSED, HAT_PEDAL], [0.5, 0.35, 0.15])),
+        "verse_time": bool(rng.random() < 0.5),
+    }
+    spb = 4 * bpb
+    thumb = tuple(range(0, spb, 4))
+    fingers = tuple(int(s) for s in _choice(rng, [tuple(range(2, spb, 4)), (2, 6, 7, 10, 14)[: spb // 3],
+                                                   tuple(range(2, spb, 2))]))  # fmt: skip
+    quiet = float(rng.uniform(0.1, 0.2))
+    sections_p = {"drums": (0.7, 0.0, 0.0, 0.3), "guitar": (0.6, 0.15, 0.1, 0.15),
+                  "others": (0.35, 0.1, 0.35, 0.2)}  # fmt: skip
+
+    def write(prng: np.random.Generator, part: Part, base: float) -> Beats:
+        base *= 0.85
+        if part.group == "drums":
+            beats = _ballad_drums(prng, ctx, st, base)
+        elif part.group == "bass":
+            beats = _ballad_bass(prng, ctx, part.role, base)
+        elif part.group == "piano":
+            beats = _ballad_piano(prng, ctx, part.role, base)
+        elif part.group == "guitar":
+            beats = _fingerpicked(prng, ctx, base, thumb, fingers, 40 + int(prng.integers(0, 5)),
+                                  int(prng.integers(60, 67)))  # fmt: skip
+        else:
+            beats = _styled_others(prng, ctx, part, base, slow=True)
+        return _dynamics(ctx, beats, quiet)
+
+    parts = _realize(streams, ctx, plan, 0.5, seconds, write, sections_p, 0.015)
+    style = {"grammar": "ballad", "section_bars": ctx.section_bars, "verse_quiet": quiet, "drums": st,
+             "guitar_fingers": list(fingers)}  # fmt: skip
+    return _score(ctx, seconds, mode, 0.5, parts, style)
+
+
+_GRAMMAR_SONGS = {
+    "band": _band_song,
+    "electronic": _electronic_song,
+    "jazz": _jazz_song,
+    "rock": _rock_song,
+    "funk": _funk_song,
+    "latin": _latin_song,
+    "ballad": _ballad_song,
+}
