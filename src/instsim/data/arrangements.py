@@ -724,7 +724,8 @@ def arrange(
     streams = C.song_streams(song_seed)
     rng = streams[0]
     first, offset = _window(song, seconds, rng)
-    bar_starts, bar_lens, bpb = _bars(song, first, offset + seconds)
+    # written parts stop with the song (a song shorter than the window ends in silence)
+    bar_starts, bar_lens, bpb = _bars(song, first, min(offset + seconds, song.end_seconds))
     in_win = song.beats[(song.beats >= offset - 1e-9) & (song.beats < offset + seconds)]
     periods = np.diff(in_win) if in_win.size > 2 else np.diff(song.beats)
     tempo = float(np.round(60.0 / np.median(periods), 3))
