@@ -33,8 +33,9 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None, help="write the report here")
     args = ap.parse_args()
 
-    base = A._song_root(args.root)
-    ids = sorted(n for n in (p.name for p in base.iterdir()) if n.isdigit())
+    found = A.scan_arrangements(args.root, check=False)  # every song folder, parsed below
+    base = found.root
+    ids = sorted([*found.song_ids, *found.skipped])
     failures: dict[str, str] = {}
     groups: Counter[str] = Counter()
     five = 0

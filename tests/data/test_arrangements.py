@@ -193,6 +193,7 @@ def test_drums_follow_the_real_beat_grid(song: A.Pop909Song) -> None:
 
 
 def test_bass_plays_the_chord_labels(song: A.Pop909Song) -> None:
+    passing = 0
     for seed in range(6):
         score = A.arrange(song, (3, seed), SECONDS)
         off = _window(score)
@@ -216,6 +217,17 @@ def test_bass_plays_the_chord_labels(song: A.Pop909Song) -> None:
                         ons = np.array([s for s, _, _, _ in part.notes]) + off
                         assert not np.any((ons > span.start + 0.03) & (ons < span.end - 0.03))
         assert onsets.size
+        # every other note is the current chord's bass, or an approach note to the next one
+        for s, _, p, _ in bass.notes:
+            t = s + off
+            now = next(c for c in song.chords if c.start - 0.03 <= t < c.end)
+            nxt = next(c for c in song.chords if c.start > t)
+            if p % 12 == now.bass or (p % 12 == nxt.bass and nxt.start - t < 0.05):  # jitter
+                continue
+            assert nxt.start - t < 0.5 * 0.6 + 0.03, (now.label, nxt.label, t)
+            assert 0 < min((p - nxt.bass) % 12, (nxt.bass - p) % 12) <= 2
+            passing += 1
+    assert passing > 0
 
 
 def test_guitar_plays_chord_tones(song: A.Pop909Song) -> None:

@@ -54,6 +54,7 @@ __all__ = [
     "ChordSpan",
     "Pop909Song",
     "arrange",
+    "draw_song",
     "load_song",
     "parse_chord",
     "scan_arrangements",
@@ -387,7 +388,7 @@ def scan_arrangements(root: str | os.PathLike[str], check: bool = True) -> Arran
         raise ConfigError(
             "arrangements",
             f"{str(p)!r} holds no POP909 song folder (sub-folders named 001, 002, ... "
-            "with NNN.mid, beat_midi.txt and chord_midi.txt)",
+            "with NNN.mid, beat_midi.txt, chord_midi.txt and key_audio.txt)",
         )
     ok, skipped = [], {}
     for sid in ids:
@@ -448,6 +449,24 @@ def draw_song(
     split's pool (seeded by ``seed`` and the split) at position ``index`` modulo its
     size, so the contiguous tracks of a split repeat no song until it is used up, and
     track ``index`` depends only on ``(seed, index)``, its split and the pool.
+
+    Parameters
+    ----------
+    seed : int >= 0
+        The corpus seed.
+    index : int >= 0
+        The track's song index (``Track{index+1:05d}``).
+    split : str
+        ``"train"``, ``"validation"`` or ``"test"``.
+    pools : dict of str -> list of str
+        Song ids per split (:func:`split_song_ids`).
+    share : float in [0, 1]
+        Share of arrangement tracks.
+
+    Returns
+    -------
+    str or None
+        A song id of ``pools[split]``, or ``None``.
     """
     pool = pools.get(split) or []
     if not pool or share <= 0:
@@ -595,53 +614,49 @@ def _bass_line(rng: np.random.Generator, ctx: _GridContext, style: str, base: fl
     (``p_pass``) a chromatic or whole-step approach note half a beat before a change."""
     bpb = ctx.beats_per_bar
     rhythm = C._BASS_RHYTHMS[bpb][int(rng.integers(len(C._BASS_RHYTHMS[bpb])))]
-    if style == "eighths":
+    if style in ("eighths", "octaves"):  # octaves: the off-beat eighths an octave up
         rhythm = tuple(i / 2 for i in range(2 * bpb))
     legato = float(rng.uniform(0.6, 0.95))
     p_pass = float(rng.uniform(0.2, 0.6))
     lo = int(rng.integers(28, 35))
 
-    def pitch(t: float) -> int | None:
-        span = ctx.span_at(t)
-        if span is None or span.bass is None:
+    out = object()  # a helper beat outside the bars (past a short bar or the window)
+
+    def span(b: float) -> Any:
+        g = ctx.global_beat(b)
+        return out if g is None else ctx.span_at(ctx.time_of(g))
+
+    def bass_of(sp: Any) -> int | None:
+        if sp is out or sp is None or sp.bass is None:
             return None
-        return lo + (span.bass - lo) % 12
+        return lo + (sp.bass - lo) % 12
 
     onsets: set[float] = set()
-    starts: set[float] = set()  # onsets that start a chord: always its bass note
     for bar in range(ctx.n_bars):
         onsets.update(bar * bpb + h for h in rhythm)
-        for h in np.arange(0.0, bpb, 0.5):  # chord changes, on the half-beat grid
-            b0, b1 = bar * bpb + h, bar * bpb + h + 0.5
-            g0, g1 = ctx.global_beat(b0), ctx.global_beat(b1)
-            if g0 is None or g1 is None:
-                continue
-            s0, s1 = ctx.span_at(ctx.time_of(g0)), ctx.span_at(ctx.time_of(g1))
-            if s1 is not None and s1 is not s0:
-                onsets.add(b1)
-                starts.add(b1)
+        for h in np.arange(0.5, bpb, 0.5):  # chord changes, on the half-beat grid
+            b = bar * bpb + float(h)
+            here = span(b)
+            if bass_of(here) is not None and span(b - 0.5) is not here:
+                onsets.add(b)
     ordered = sorted(onsets)
     notes: C.Beats = []
     for i, b in enumerate(ordered):
-        g = ctx.global_beat(b)
-        if g is None:
-            continue
-        p = pitch(ctx.time_of(g))
+        here = span(b)
+        p = bass_of(here)
         if p is None:
             continue
         nxt = ordered[i + 1] if i + 1 < len(ordered) else b + 1.0
-        gn = ctx.global_beat(b + 0.5)
-        target = pitch(ctx.time_of(gn)) if gn is not None else None
-        here = ctx.span_at(ctx.time_of(g))
-        changes = gn is not None and ctx.span_at(ctx.time_of(gn)) is not here
-        octave = 12 if style == "octaves" and (b % 1) >= 0.5 else 0
-        if changes and b not in starts and target is not None and target != p \
-                and rng.random() < p_pass:  # fmt: skip
+        starts_chord = span(b - 0.5) is not here  # then it always plays the chord's bass
+        after = span(b + 0.5)
+        target = bass_of(after) if after is not here else None
+        if not starts_chord and target is not None and target != p and rng.random() < p_pass:
             # approach the next chord's bass from a semitone or a whole tone away
             step = int(rng.choice([-2, -1, 1, 2]))
             dur = min(0.45, (nxt - b) * 0.95)
             notes.append((b, dur, target + step, C._vel(rng, base, 5, -6)))
             continue
+        octave = 12 if style == "octaves" and (b % 1) >= 0.5 else 0
         v = C._vel(rng, base, 6, 8 if b % bpb == 0 else 0)
         notes.append((b, max(0.2, (nxt - b) * legato), p + octave, v))
     return notes
