@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 __all__ = [
+    "ArrangementError",
     "AudioDecodeError",
     "ConfigError",
     "DatasetError",
@@ -183,6 +184,23 @@ class ConfigError(InstsimError, ValueError):
 
 class DatasetError(InstsimError, OSError):
     """A dataset folder is missing, incomplete or not in the expected layout."""
+
+
+class ArrangementError(InstsimError, OSError):
+    """A POP909-format song folder cannot be turned into an arrangement.
+
+    Attributes
+    ----------
+    path : str
+        The song folder or the file in it that is at fault.
+    reason : str
+        Why (missing file, corrupt MIDI, no PIANO track, bad annotation line ...).
+    """
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot use POP909 song {self.path!r}: {reason}")
 
 
 class DumpError(InstsimError, ValueError):

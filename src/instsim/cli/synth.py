@@ -86,6 +86,23 @@ def _fractions(ctx: click.Context, param: click.Parameter, value: str) -> tuple[
     "modulation, reverb; pedalboard) after FluidSynth.",
 )
 @click.option(
+    "--arrangements",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="POP909 dataset folder (the clone or its POP909/ folder; MIT licence, not bundled): "
+    "a share of the songs are windows of its real piano arrangements (real piano, melody "
+    "and bridge; drums, bass and guitar written on each song's beats and chords). Train, "
+    "validation and test never share a POP909 song; songs that cannot be read are skipped "
+    "and listed in corpus.json.",
+)
+@click.option(
+    "--arrangement-share",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    metavar="F",
+    help="Share of the songs taken from --arrangements (default 0.5 when it is given).",
+)
+@click.option(
     "--sr",
     "sample_rate",
     default=44100,
@@ -130,6 +147,8 @@ def synth(
     grammars: tuple[str, ...],
     hydrogen_kits: tuple[str, ...],
     production: bool,
+    arrangements: Path | None,
+    arrangement_share: float | None,
     sample_rate: int,
     workers: int,
     split_fractions: tuple[float, float, float],
@@ -164,6 +183,8 @@ def synth(
       instsim synth --out data/synth-mixed --songs 600 --seed 0 \\
           --soundfont /usr/share/sounds/sf2/FluidR3_GM.sf2 \\
           --soundfont /usr/share/sounds/sf2/sf_GMbank.sf2
+      instsim synth --out data/synth-pop909 --songs 600 --seed 0 \\
+          --grammar pop --grammar band --arrangements ~/data/POP909-Dataset
       instsim synth --out data/synth-kits --songs 600 --seed 0 \\
           --kit-soundfont /usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2 \\
           --kit-soundfont /usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2
@@ -186,6 +207,8 @@ def synth(
             grammars=list(grammars) or None,
             hydrogen_kits=list(hydrogen_kits),
             production=production,
+            arrangements=arrangements,
+            arrangement_share=arrangement_share,
             sample_rate=sample_rate,
             split_fractions=split_fractions,
             workers=workers,
@@ -202,3 +225,12 @@ def synth(
     counts = ", ".join(f"{s} {len(v)}" for s, v in summary.splits.items())
     total = sum(len(v) for v in summary.splits.values())
     click.echo(f"corpus {summary.out_dir / 'corpus.json'}: {counts} (total {total} tracks)")
+    if arrangements is not None:
+        n_arr = sum(t.arrangement is not None for t in summary.tracks)
+        skipped = summary.params.get("arrangement_skipped", {})
+        click.echo(
+            f"POP909 arrangements: {n_arr} of {len(summary.tracks)} track(s) "
+            f"(pools {summary.params.get('arrangement_pool_sizes')}); "
+            f"{len(skipped)} song(s) skipped"
+            + (f": {', '.join(sorted(skipped))}" if skipped else "")
+        )

@@ -823,7 +823,18 @@ def _timing(
         out.append(
             (round(s, 6), round(e, 6), int(np.clip(pitch, 0, 127)), int(np.clip(vel, 1, 127)))
         )
-    out.sort(key=lambda n: (n[2], n[0], -n[3]))
+    return _fix_overlaps(out)
+
+
+def _fix_overlaps(
+    notes: list[tuple[float, float, int, int]],
+) -> list[tuple[float, float, int, int]]:
+    """Per pitch: drop duplicates (onsets < 5 ms apart), end a note before the next one starts.
+
+    ``notes`` are ``(start [s], end [s], pitch, velocity)``; returns them sorted by
+    start, then pitch.
+    """
+    out = sorted(notes, key=lambda n: (n[2], n[0], -n[3]))
     clean: list[tuple[float, float, int, int]] = []
     for n in out:  # per pitch: drop duplicates, end a note before the next one starts
         if clean and clean[-1][2] == n[2]:

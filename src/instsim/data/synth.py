@@ -731,6 +731,31 @@ def _draw_grammar(grammars: Sequence[str] | None, seed_list: list[int]) -> str |
     return names[int(rng.integers(len(names)))]
 
 
+def _check_arrangements(
+    root: str | os.PathLike[str] | None, share: float | None, fractions: Sequence[float]
+) -> tuple[Any, dict[str, list[str]], float]:
+    """The scanned POP909 set, its per-split pools and the share (``None, {}, 0`` without it)."""
+    if root is None:
+        if share is not None:
+            raise ConfigError(
+                "arrangement_share", "is only used with arrangements (--arrangements DIR)"
+            )
+        return None, {}, 0.0
+    share = 0.5 if share is None else share
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise ConfigError("arrangement_share", f"must be a fraction in [0, 1], got {share!r}")
+    from .arrangements import scan_arrangements, split_song_ids
+
+    found = scan_arrangements(root)
+    if not found.song_ids:
+        shown = "; ".join(f"{k}: {v}" for k, v in list(found.skipped.items())[:3])
+        raise ConfigError(
+            "arrangements",
+            f"no usable song in {str(root)!r} ({len(found.skipped)} skipped, e.g. {shown})",
+        )
+    return found, split_song_ids(found.song_ids, fractions), float(share)
+
+
 def _check_hydrogen(kits: Sequence[str | os.PathLike[str]] | None) -> list[Path]:
     """Hydrogen kit folders, each checked to be a playable kit."""
     from .drumkits import cached_kit
@@ -761,6 +786,7 @@ def synthesize_song(
     grammars: Sequence[str] | None = None,
     hydrogen_kits: Sequence[str | os.PathLike[str]] | None = None,
     production: bool = False,
+    arrangement: str | os.PathLike[str] | None = None,
 ) -> Song:
     """Compose, render, produce and mix one song, in memory.
 
@@ -794,6 +820,12 @@ def synthesize_song(
         Run a seeded per-stem production chain (:mod:`instsim.data.production`:
         EQ, filters, saturation, compression, modulation, bit-crush, reverb) after
         FluidSynth. ``False`` renders exactly as before the parameter existed.
+    arrangement : path or None
+        A POP909 song folder: the score is a window of that real arrangement
+        (:func:`instsim.data.arrangements.arrange`: real piano, melody and bridge, drums,
+        bass and guitar written on its beats and chords) instead of a composed song;
+        ``grammars`` is then not used. ``metadata.yaml`` records it under
+        ``instsim.arrangement`` (dataset, song id, window offset, licence).
 
     Returns
     -------
@@ -803,6 +835,8 @@ def synthesize_song(
     ------
     ConfigError
         Bad ``seconds``, ``sample_rate``, soundfont or kit soundfont.
+    ArrangementError
+        ``arrangement`` is a song folder that cannot be used (names the file and why).
     """
     import pretty_midi
 
@@ -812,13 +846,16 @@ def synthesize_song(
     sf2s = check_soundfonts(soundfont)
     kits = _check_kits(kit_soundfonts, sf2s, sample_rate)
     seed_list = _seed_list(song_seed)
-    grammar = _draw_grammar(grammars, seed_list)
+    grammar = _draw_grammar(grammars, seed_list) if arrangement is None else None
     hydrogen = _check_hydrogen(hydrogen_kits)
-    score = (
-        _compose.compose(seed_list, float(seconds))
-        if grammar is None
-        else _compose.compose(seed_list, float(seconds), grammar=grammar)
-    )
+    if arrangement is not None:
+        from .arrangements import arrange
+
+        score = arrange(arrangement, seed_list, float(seconds))
+    elif grammar is None:
+        score = _compose.compose(seed_list, float(seconds))
+    else:
+        score = _compose.compose(seed_list, float(seconds), grammar=grammar)
     streams = _compose.song_streams(seed_list)
     n = round(float(seconds) * sample_rate)
 
@@ -929,6 +966,19 @@ def synthesize_song(
         metadata["instsim"]["hydrogen_kit"] = [p.name for p in hydrogen]
     if production:
         metadata["instsim"]["production"] = True
+    if arrangement is not None:
+        from .arrangements import LICENCE
+
+        metadata["instsim"]["arrangement"] = {
+            "dataset": "POP909",
+            "song_id": score.style["pop909_id"],
+            "offset_seconds": score.style["offset_seconds"],
+            "licence": LICENCE,
+            "real_parts": sorted(p.name for p in score.parts if p.role.startswith("pop909-")),
+            "written_parts": sorted(
+                p.name for p in score.parts if not p.role.startswith("pop909-")
+            ),
+        }
     return Song(stems, mix_audio, int(sample_rate), float(seconds), metadata, score)
 
 
@@ -955,6 +1005,8 @@ class TrackSummary:
     groups : tuple of str
         Groups with a stem, in :data:`instsim.instruments.INSTRUMENTS` order.
     n_stems : int
+    arrangement : str or None
+        The POP909 song id of an arrangement track, ``None`` for a composed song.
     """
 
     index: int
@@ -965,6 +1017,7 @@ class TrackSummary:
     wall_seconds: float
     groups: tuple[str, ...]
     n_stems: int
+    arrangement: str | None = None
 
 
 @dataclass
@@ -1054,6 +1107,8 @@ _SAME = (
     "grammars",
     "hydrogen_kit",
     "production",
+    "arrangements",
+    "arrangement_share",
 )
 
 
@@ -1074,9 +1129,11 @@ def _render_track(job: tuple[Any, ...]) -> TrackSummary:
         shutil.rmtree(final)
     os.replace(tmp, final)
     groups = tuple(g for g in INSTRUMENTS if g in song.groups)
+    arr = song.metadata["instsim"].get("arrangement")
     return TrackSummary(
-        index, tid, split, final, False, time.perf_counter() - t0, groups, len(song.stems)
-    )
+        index, tid, split, final, False, time.perf_counter() - t0, groups, len(song.stems),
+        arr["song_id"] if arr else None,
+    )  # fmt: skip
 
 
 def _existing_summary(index: int, split: str, path: Path) -> TrackSummary:
@@ -1087,7 +1144,9 @@ def _existing_summary(index: int, split: str, path: Path) -> TrackSummary:
     stems = meta.get("stems") or {}
     present = {group_of(s.get("program_num"), s.get("is_drum")) for s in stems.values()}
     groups = tuple(g for g in INSTRUMENTS if g in present)
-    return TrackSummary(index, track_id(index), split, path, True, 0.0, groups, len(stems))
+    arr = (meta.get("instsim") or {}).get("arrangement") or {}
+    return TrackSummary(index, track_id(index), split, path, True, 0.0, groups, len(stems),
+                        arr.get("song_id"))  # fmt: skip
 
 
 def synthesize_corpus(
@@ -1107,6 +1166,8 @@ def synthesize_corpus(
     grammars: Sequence[str] | None = None,
     hydrogen_kits: Sequence[str | os.PathLike[str]] | None = None,
     production: bool = False,
+    arrangements: str | os.PathLike[str] | None = None,
+    arrangement_share: float | None = None,
 ) -> CorpusSummary:
     """Write a synthetic multitrack corpus in Slakh2100's layout.
 
@@ -1154,6 +1215,21 @@ def synthesize_corpus(
     grammars, hydrogen_kits, production
         Diversity options of :func:`synthesize_song`, recorded in ``corpus.json``
         (``grammars``, ``hydrogen_kit``, ``production``) when used.
+    arrangements : path or None
+        A POP909 dataset folder (the clone, or its ``POP909/`` folder of song folders;
+        user data, never bundled). Its songs are scanned first
+        (:func:`instsim.data.arrangements.scan_arrangements`: bad songs are skipped and
+        listed in ``corpus.json`` under ``arrangement_skipped``) and partitioned among
+        the splits by :func:`~instsim.data.arrangements.split_song_ids`, so train,
+        validation and test never share a POP909 song. A share ``arrangement_share`` of
+        each split's tracks (drawn from ``(seed, index)``) is then a window of one of
+        its split's songs (:func:`~instsim.data.arrangements.draw_song`), the rest
+        composed as usual. ``corpus.json`` records ``arrangements``,
+        ``arrangement_share``, the licence and citation, the pool sizes and
+        ``arrangement_tracks`` (track id -> POP909 song id).
+    arrangement_share : float in [0, 1] or None
+        Share of arrangement tracks; default 0.5 with ``arrangements``. Not allowed
+        without ``arrangements``.
 
     Returns
     -------
@@ -1199,6 +1275,10 @@ def synthesize_corpus(
         extra["hydrogen_kits"] = params["hydrogen_kit"] = [str(p) for p in hyd]
     if production:
         extra["production"] = params["production"] = True
+    arr_set, pools, share = _check_arrangements(arrangements, arrangement_share, fractions)
+    if arr_set is not None:
+        params["arrangements"] = str(arr_set.root)
+        params["arrangement_share"] = share
     info = read_corpus_info(out) if out.is_dir() else None
     if info is not None:
         if any(info.get(k) != params.get(k) for k in _SAME):
@@ -1257,6 +1337,27 @@ def synthesize_corpus(
         "split_fractions": list(fractions),
         "splits": splits,
     }
+    arr_tracks: dict[str, str] = dict((info or {}).get("arrangement_tracks", {}))
+    song_of: dict[int, str] = {}
+    if arr_set is not None:
+        from .arrangements import CITATION, LICENCE, draw_song
+
+        for index, split in plan:
+            sid = draw_song(int(seed), index, split, pools, share)
+            arr_tracks.pop(track_id(index), None)
+            if sid is not None:
+                song_of[index] = sid
+                arr_tracks[track_id(index)] = sid
+        corpus.update(
+            {
+                "arrangement_dataset": "POP909",
+                "arrangement_licence": LICENCE,
+                "arrangement_citation": CITATION,
+                "arrangement_pool_sizes": {k: len(v) for k, v in pools.items()},
+                "arrangement_skipped": dict(arr_set.skipped),
+                "arrangement_tracks": dict(sorted(arr_tracks.items())),
+            }
+        )
     for split in SPLITS:
         (out / split).mkdir(parents=True, exist_ok=True)
     _write_json(out / CORPUS_FILE, {**corpus, "n_tracks": sum(len(v) for v in splits.values())})
@@ -1281,7 +1382,9 @@ def synthesize_corpus(
                     [str(p) for p in sf2s],
                     int(sample_rate),
                     [str(p) for p in kits],
-                    extra,
+                    {**extra, "arrangement": str(arr_set.folder(song_of[index]))}
+                    if index in song_of
+                    else extra,
                 )
             )
 
