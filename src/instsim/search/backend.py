@@ -43,6 +43,7 @@ __all__ = [
     "TARGET_RECALL",
     "build_flat",
     "calibrate",
+    "coarse",
     "exact_topk",
     "faiss",
     "fill_lists",
@@ -50,6 +51,7 @@ __all__ = [
     "lists_candidates",
     "new_lists",
     "nlist_for",
+    "probe",
     "read",
     "threads",
     "write",
@@ -210,8 +212,7 @@ def train_centroids(sample: np.ndarray, nlist: int, seed: int = 0) -> np.ndarray
 def fill_lists(index: Any, rows: Rows, n: int, cols: slice) -> None:
     """Add ``rows(slice(0, n))`` to ``index``, assigned to lists on ``cols`` only (cheaper)."""
     fs = faiss()
-    sub = fs.IndexFlatIP(cols.stop - cols.start)
-    sub.add(np.ascontiguousarray(index.quantizer.reconstruct_n(0, index.nlist)[:, cols]))
+    sub = coarse(index, cols)
     for start in range(0, n, _CHUNK):
         x = np.ascontiguousarray(rows(slice(start, min(n, start + _CHUNK))), np.float32)
         _, assign = sub.search(np.ascontiguousarray(x[:, cols]), 1)
@@ -228,17 +229,42 @@ def sq_trained_of(index: Any) -> np.ndarray:
     return faiss().vector_to_array(index.sq.trained)
 
 
-def lists_candidates(lists: Sequence[Any], masked: np.ndarray, kk: int, nprobe: int) -> np.ndarray:
-    """Union of the ``kk`` best rows (by code score) of each sub-space's lists ``(m, <= len*kk)``.
+def coarse(index: Any, cols: slice) -> Any:
+    """A flat index of a lists index's centroids on ``cols`` only: assigns a query to lists
+    at a fifth of the cost of the zero-padded ``dim``-d quantiser."""
+    sub = faiss().IndexFlatIP(cols.stop - cols.start)
+    sub.add(np.ascontiguousarray(centroids_of(index, cols)))
+    return sub
 
-    ``masked`` ``(m, dim)`` float32: the queries, zero outside the focused sub-spaces.
-    Duplicates and empty slots are -1.
+
+def probe(lists: Any, coarse: Any, cols: slice, q: np.ndarray, kk: int, nprobe: int) -> np.ndarray:
+    """The ``kk`` best rows ``(m, kk)`` by code score among ``nprobe`` lists of one sub-space.
+
+    ``q`` ``(m, dim)`` float32 C-contiguous; its ``cols`` choose the lists (by ``coarse``).
     """
     fs = faiss()
-    params = fs.SearchParametersIVF(nprobe=int(nprobe))
+    nprobe = min(int(nprobe), lists.nlist)
+    kk = min(int(kk), lists.ntotal)
+    dq, iq = coarse.search(np.ascontiguousarray(q[:, cols]), nprobe)
+    dist = np.empty((len(q), kk), np.float32)
+    rows = np.empty((len(q), kk), np.int64)
+    lists.search_preassigned_c(
+        len(q), fs.swig_ptr(q), kk, fs.swig_ptr(iq), fs.swig_ptr(dq), fs.swig_ptr(dist),
+        fs.swig_ptr(rows), False, fs.SearchParametersIVF(nprobe=nprobe),
+    )  # fmt: skip
+    return rows
+
+
+def lists_candidates(
+    probes: Sequence[tuple[Any, Any, slice]], masked: np.ndarray, kk: int, nprobe: int
+) -> np.ndarray:
+    """Union of the ``kk`` best rows (by code score) of each sub-space's lists ``(m, <= len*kk)``.
+
+    ``probes``: ``(lists, coarse, cols)`` of each focused sub-space; ``masked`` ``(m, dim)``
+    float32: the queries, zero outside the focused sub-spaces. Repeats and empty slots are -1.
+    """
     q = np.ascontiguousarray(masked, dtype=np.float32)
-    parts = [ix.search(q, min(int(kk), ix.ntotal), params=params)[1] for ix in lists]
-    return dedupe(np.concatenate(parts, axis=1))
+    return dedupe(np.concatenate([probe(*p, q, kk, nprobe) for p in probes], axis=1))
 
 
 def dedupe(cand: np.ndarray) -> np.ndarray:
@@ -249,7 +275,7 @@ def dedupe(cand: np.ndarray) -> np.ndarray:
 
 
 def calibrate(
-    lists: Sequence[Any],
+    probes: Sequence[tuple[Any, Any, slice]],
     masked: np.ndarray,
     own: np.ndarray,
     truth: np.ndarray,
@@ -262,8 +288,8 @@ def calibrate(
 
     Parameters
     ----------
-    lists : sequence of faiss index
-        The focused sub-spaces' lists indexes.
+    probes : sequence of (lists, coarse, cols)
+        The focused sub-spaces' lists indexes, their :func:`coarse` indexes and columns.
     masked : np.ndarray [shape=(m, dim), dtype=float32]
         Calibration queries (stored rows ``own``), zero outside the focused sub-spaces.
     own : np.ndarray [shape=(m,), dtype=int64]
@@ -279,17 +305,15 @@ def calibrate(
         ``nprobe``, ``k_factor``, ``recall_at_10`` (mean) and ``recall_at_10_lower_95``.
     """
     m = len(own)
-    k = min(k, lists[0].ntotal - 1)
+    k = min(k, probes[0][0].ntotal - 1)
     if k <= 0:
         return {"nprobe": 1, "k_factor": 1, "recall_at_10": 1.0, "recall_at_10_lower_95": 1.0}
     expected = [set([r for r in row if r != o][:k]) for row, o in zip(truth, own)]
-    fs = faiss()
     q = np.ascontiguousarray(masked, dtype=np.float32)
     kmax = (k + 1) * K_FACTORS[-1]
     nprobe, result = 1, {}
     while True:
-        params = fs.SearchParametersIVF(nprobe=nprobe)
-        parts = [ix.search(q, min(kmax, ix.ntotal), params=params)[1] for ix in lists]
+        parts = [probe(*p, q, kmax, nprobe) for p in probes]
         for kf in K_FACTORS:
             cand = dedupe(np.concatenate([p[:, : (k + 1) * kf] for p in parts], axis=1))
             cand[cand == own[:, None]] = -1

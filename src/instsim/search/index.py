@@ -404,9 +404,16 @@ class Index:
             keys = [_WHOLE] + [str(s) for s in subs]
         nprobe = max(int(approx["nprobe"][key]) for key in keys)
         factor = max(int(approx["k_factor"][key]) for key in keys)
-        lists = [self._index("lists", str(s)) for s in subs]
+        probes = [self._probe(s) for s in subs]
         with backend.threads(1 if len(q) == 1 else None):
-            return backend.lists_candidates(lists, self._masked(q, subs), kk * factor, nprobe)
+            return backend.lists_candidates(probes, self._masked(q, subs), kk * factor, nprobe)
+
+    def _probe(self, sub: int) -> tuple[Any, Any, slice]:
+        """Sub-space ``sub``'s lists index, its coarse quantiser on the sub-space, its columns."""
+        name = f"coarse-{sub}"
+        if name not in self._faiss:
+            self._faiss[name] = backend.coarse(self._index("lists", str(sub)), self._cols(sub))
+        return self._index("lists", str(sub)), self._faiss[name], self._cols(sub)
 
     def _candidates_v1(
         self, q: np.ndarray, subs: list[int], kk: int, approx: dict[str, Any]
@@ -563,6 +570,7 @@ def _build_approx(stage: Path, vec: np.ndarray, d: int, previous: Index | None) 
         np.random.default_rng(1).choice(n, min(n, backend.CALIBRATION_QUERIES), replace=False)
     )
     queries = np.asarray(vec[pick], np.float32)
+    coarse = [backend.coarse(lists[s], slice(s * d, (s + 1) * d)) for s in range(ns)]
     groups = {str(s): [s] for s in range(ns)}
     groups[_WHOLE] = list(range(ns))
     truths = backend.exact_topk(vec, queries, list(groups.values()), d, 11)
@@ -582,9 +590,8 @@ def _build_approx(stage: Path, vec: np.ndarray, d: int, previous: Index | None) 
                 out[a : a + 32] = np.where(valid, sc, -np.inf)
             return out
 
-        params[key] = backend.calibrate(
-            [lists[s] for s in subs], masked, pick, truth, exact_score, nlist
-        )
+        probes = [(lists[s], coarse[s], slice(s * d, (s + 1) * d)) for s in subs]
+        params[key] = backend.calibrate(probes, masked, pick, truth, exact_score, nlist)
     return {
         "method": METHOD,
         "nlist": nlist,
