@@ -108,7 +108,10 @@ print(json.dumps(out))
 
 
 def cold(index_dir: Path, queries: np.ndarray, out: Path) -> dict:
-    """The first five approximate queries per focus of a fresh process (page cache warm)."""
+    """The first five approximate queries per focus of a fresh process (page cache warm).
+
+    The very first query also reads the id table (``ids.jsonl``) and the faiss files'
+    headers; the bass queries come first, so the whole-vector ones find those read."""
     np.save(out / "cold-queries.npy", queries[-5:])
     r = subprocess.run(
         [sys.executable, "-c", COLD, str(index_dir), str(out / "cold-queries.npy")],

@@ -100,7 +100,6 @@ def test_exact_batch_equals_numpy(
     from instsim.search import backend
 
     monkeypatch.setattr(backend, "_CHUNK", 7)  # 60 rows: nine blocks to merge
-    monkeypatch.setattr(backend, "_QUERY_BLOCK", 5)
     index = Index.build([dumps], tmp_path / "ix", dtype=dtype)
     stored = np.asarray(index.vectors, np.float32)
     q = normalised(rng.standard_normal((backend.BATCH_MIN + 3, 5 * D)))

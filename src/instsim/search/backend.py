@@ -4,7 +4,7 @@
   (float16 storage) per sub-space and for the whole vector, read back memory-mapped
   (``IO_FLAG_MMAP_IFC``). Single queries run on one faiss thread (OpenMP start-up
   costs more than it saves on one query); batches of ``BATCH_MIN`` queries or more
-  are a blocked float32 numpy matmul over the memory-mapped vectors
+  are a blocked float32 BLAS matmul over the memory-mapped vectors
   (:func:`exact_topk`), ``_CHUNK`` rows at a time, so memory stays bounded.
 * **approximate** (index format 2): for every sub-space an IVF coarse quantiser
   (``nlist`` spherical k-means centroids of that sub-space, about ``sqrt(n)``) whose
@@ -67,10 +67,11 @@ CALIBRATION_QUERIES = 300
 K_FACTORS = (1, 2, 4, 8)
 #: format 1: candidates asked of the IVF index, in multiples of k
 K_FACTOR_V1 = 4
-#: from this many queries on, exact search is a blocked numpy matmul instead of faiss
-BATCH_MIN = 16
+#: from this many queries on, exact search is :func:`exact_topk` (blocked BLAS matmul) instead
+#: of the faiss flat scan: converting the float16 vectors to float32 once per block pays off
+#: only over many queries (scratch measurement at 200k tracks, docs/performance.md)
+BATCH_MIN = 64
 _CHUNK = 16384  # rows per block: 42 MB of float32 at 640 dims
-_QUERY_BLOCK = 256  # queries per pass of exact_topk
 
 
 def faiss(what: str = "instsim search") -> Any:
@@ -128,10 +129,14 @@ def exact_topk(
 ) -> list[np.ndarray]:
     """Exact top ``kk`` rows of every query for every group of sub-spaces, in one pass.
 
+    The stored vectors are read ``_CHUNK`` rows at a time, only the needed sub-spaces
+    converted to float32; each block's top ``kk`` per query comes from a BLAS matmul
+    with the top-k selection in C++ (``faiss.knn``), and the blocks' tops are merged.
+
     Parameters
     ----------
     vectors : np.ndarray [shape=(n, dim)]
-        Stored vectors (memory-mapped float16 or float32), read ``_CHUNK`` rows at a time.
+        Stored vectors (memory-mapped float16 or float32).
     queries : np.ndarray [shape=(m, dim), dtype=float32]
     groups : sequence of sequence of int
         Sub-space ids; a group's score is the sum (so the ranking of the mean) of its
@@ -145,32 +150,45 @@ def exact_topk(
     list of np.ndarray [shape=(m, min(kk, n)), dtype=int64]
         Per group, rows best first (ties: lower row first).
     """
+    fs = faiss()
     n, d = len(vectors), subspace_dim
     kk = min(int(kk), n)
-    q = np.ascontiguousarray(queries, dtype=np.float32)
+    ns = vectors.shape[1] // d
     needed = sorted({s for g in groups for s in g})
-    out = [np.empty((len(q), kk), np.int64) for _ in groups]
-    for qa in range(0, len(q), _QUERY_BLOCK):
-        qb = q[qa : qa + _QUERY_BLOCK]
-        best_s = [np.empty((len(qb), 0), np.float32) for _ in groups]
-        best_r = [np.empty((len(qb), 0), np.int64) for _ in groups]
-        for a in range(0, n, _CHUNK):
-            x = np.asarray(vectors[a : a + _CHUNK], dtype=np.float32)
-            per = {s: qb[:, s * d : (s + 1) * d] @ x[:, s * d : (s + 1) * d].T for s in needed}
-            rows = np.arange(a, a + len(x), dtype=np.int64)
-            for j, g in enumerate(groups):
-                sc = per[g[0]] if len(g) == 1 else np.sum([per[s] for s in g], axis=0)
-                cat_s = np.concatenate([best_s[j], sc], axis=1)
-                cat_r = np.concatenate([best_r[j], np.broadcast_to(rows, sc.shape)], axis=1)
-                if cat_s.shape[1] > kk:
-                    keep = np.argpartition(-cat_s, kk - 1, axis=1)[:, :kk]
-                    cat_s = np.take_along_axis(cat_s, keep, 1)
-                    cat_r = np.take_along_axis(cat_r, keep, 1)
-                best_s[j], best_r[j] = cat_s, cat_r
-        for j in range(len(groups)):
-            order = np.lexsort((best_r[j], -best_s[j]), axis=-1)
-            out[j][qa : qa + len(qb)] = np.take_along_axis(best_r[j], order, 1)
+    span = slice(needed[0] * d, (needed[-1] + 1) * d)  # columns read from disk
+    cols = [_columns(g, d, span.start) for g in groups]
+    q = [
+        np.ascontiguousarray(np.asarray(queries, np.float32)[:, _columns(g, d, 0)]) for g in groups
+    ]
+    best_s = [np.empty((len(queries), 0), np.float32) for _ in groups]
+    best_r = [np.empty((len(queries), 0), np.int64) for _ in groups]
+    for a in range(0, n, _CHUNK):
+        x = np.asarray(vectors[a : a + _CHUNK, span] if needed != list(range(ns)) else vectors[a : a + _CHUNK], np.float32)  # fmt: skip
+        for j, c in enumerate(cols):
+            xg = x if isinstance(c, slice) and c == slice(0, x.shape[1]) else x[:, c]
+            sc, rows = fs.knn(
+                q[j], np.ascontiguousarray(xg), min(kk, len(x)), fs.METRIC_INNER_PRODUCT
+            )
+            cat_s = np.concatenate([best_s[j], sc], axis=1)
+            cat_r = np.concatenate([best_r[j], rows + a], axis=1)
+            if cat_s.shape[1] > kk:
+                keep = np.argpartition(-cat_s, kk - 1, axis=1)[:, :kk]
+                cat_s = np.take_along_axis(cat_s, keep, 1)
+                cat_r = np.take_along_axis(cat_r, keep, 1)
+            best_s[j], best_r[j] = cat_s, cat_r
+    out = []
+    for j in range(len(groups)):
+        order = np.lexsort((best_r[j], -best_s[j]), axis=-1)
+        out.append(np.take_along_axis(best_r[j], order, 1))
     return out
+
+
+def _columns(subs: Sequence[int], d: int, offset: int) -> slice | np.ndarray:
+    """The columns of sub-spaces ``subs`` (a slice when they are adjacent), less ``offset``."""
+    subs = sorted(subs)
+    if subs == list(range(subs[0], subs[-1] + 1)):
+        return slice(subs[0] * d - offset, (subs[-1] + 1) * d - offset)
+    return np.concatenate([np.arange(s * d, (s + 1) * d) for s in subs]) - offset
 
 
 # ---- approximate, format 2 ------------------------------------------------------------------
