@@ -1,4 +1,4 @@
-"""FAISS and numpy search over one index's normalised vectors: exact and approximate.
+"""FAISS search over one index's normalised vectors: exact and approximate.
 
 * **exact**: ``IndexFlatIP`` (float32 storage) or ``IndexScalarQuantizer`` fp16
   (float16 storage) per sub-space and for the whole vector, read back memory-mapped
@@ -119,7 +119,7 @@ def nlist_for(n: int) -> int:
     return max(1, min(2 ** round(math.log2(max(1.0, math.sqrt(n)))), n // 39))
 
 
-# ---- exact, blocked numpy -----------------------------------------------------------------
+# ---- exact, blocked matmul -----------------------------------------------------------------
 def exact_topk(
     vectors: np.ndarray,
     queries: np.ndarray,

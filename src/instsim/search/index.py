@@ -365,15 +365,21 @@ class Index:
 
     def _candidates(self, q: np.ndarray, subs: list[int], kk: int, exact: bool) -> np.ndarray:
         approx = self.manifest.get("approximate") if not exact else None
-        if approx and approx.get("method") == METHOD:
+        if not approx:
+            return self._exact_candidates(q, subs, kk)
+        if approx.get("method") == METHOD:
             return self._approx_candidates(q, subs, kk, approx)
-        if approx:
+        if approx.get("method") == _METHOD_V1:
             return self._candidates_v1(q, subs, kk, approx)
-        return self._exact_candidates(q, subs, kk)
+        raise SearchIndexError(
+            self.directory,
+            f"its approximate method {approx.get('method')!r} is unknown (valid: "
+            f"{METHOD!r}, {_METHOD_V1!r}); search with exact=True (--exact) or rebuild it",
+        )
 
     def _exact_candidates(self, q: np.ndarray, subs: list[int], kk: int) -> np.ndarray:
-        """Exact top ``kk``: faiss flat for a few queries (one thread for one), blocked
-        numpy matmul over the memory-mapped vectors for ``backend.BATCH_MIN`` or more."""
+        """Exact top ``kk``: faiss flat for a few queries (one thread for one), a blocked
+        BLAS matmul over the memory-mapped vectors for ``backend.BATCH_MIN`` or more."""
         if len(q) >= backend.BATCH_MIN:
             return backend.exact_topk(self.vectors, q, [subs], self.subspace_dim, kk)[0]
         if len(subs) == 1:
