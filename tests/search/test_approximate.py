@@ -163,3 +163,14 @@ def test_newer_format_is_refused(tmp_path: Path) -> None:
     with pytest.raises(instsim.SearchIndexError, match=f"index format {FORMAT_VERSION + 1}.*"
                        f"reads format {FORMAT_VERSION} and older"):  # fmt: skip
         Index.open(tmp_path / "ix")
+
+
+def test_unknown_approximate_method_is_refused(tmp_path: Path) -> None:
+    shutil.copytree(FORMAT1, tmp_path / "ix")
+    m = json.loads((tmp_path / "ix" / "manifest.json").read_text())
+    m["approximate"]["method"] = "hnsw"
+    (tmp_path / "ix" / "manifest.json").write_text(json.dumps(m))
+    index = Index.open(tmp_path / "ix")
+    with pytest.raises(instsim.SearchIndexError, match="'hnsw' is unknown.*'ivf_subspace_sq8'"):
+        index.search(np.ones(5 * D), k=3)
+    assert len(index.search(np.ones(5 * D), k=3, exact=True).rows) == 3
