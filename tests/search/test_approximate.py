@@ -174,3 +174,13 @@ def test_unknown_approximate_method_is_refused(tmp_path: Path) -> None:
     with pytest.raises(instsim.SearchIndexError, match="'hnsw' is unknown.*'ivf_subspace_sq8'"):
         index.search(np.ones(5 * D), k=3)
     assert len(index.search(np.ones(5 * D), k=3, exact=True).rows) == 3
+
+
+def test_tiny_approximate_index(tmp_path: Path, capfd) -> None:
+    """A dozen tracks: one list, nothing clustered, every track found."""
+    vecs = normalised(np.random.default_rng(2).standard_normal((12, 5 * D)))
+    index = Index.build([dump(vecs)], tmp_path / "ix", approximate=True)
+    assert index.manifest["approximate"]["nlist"] == 1
+    assert "WARNING" not in capfd.readouterr().err
+    res, ex = index.search(vecs[:3], k=11), index.search(vecs[:3], k=11, exact=True)
+    np.testing.assert_array_equal(res.rows, ex.rows)

@@ -221,6 +221,8 @@ def new_lists(
 
 def train_centroids(sample: np.ndarray, nlist: int, seed: int = 0) -> np.ndarray:
     """Spherical k-means centroids ``(nlist, width)`` of one sub-space's ``sample``."""
+    if nlist == 1:  # a handful of tracks: one list, nothing to cluster
+        return np.ones((1, sample.shape[1]), np.float32) / np.sqrt(sample.shape[1])
     fs = faiss()
     km = fs.Kmeans(sample.shape[1], nlist, niter=20, seed=seed, spherical=True)
     km.train(np.ascontiguousarray(sample, dtype=np.float32))
