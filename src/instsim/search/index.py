@@ -97,6 +97,8 @@ class Index:
         self._count = int(manifest["count"])
         self._faiss: dict[str, Any] = {}
         self._ids: list[dict[str, str]] | None = None
+        self._id_buf: np.ndarray | None = None
+        self._id_ends: np.ndarray | None = None
         self._rows: dict[str, int] | None = None
         self._extractor: Extractor | None = None
         path = data / "vectors.npy"
@@ -228,9 +230,9 @@ class Index:
         """Row -> ``{"path", "relpath", "dump"}`` (read on first use)."""
         if self._ids is None:
             path = self._data / "ids.jsonl"
-            try:
-                with open(path, encoding="utf-8") as f:
-                    ids = [json.loads(line) for line in f]
+            try:  # one JSON array: half the time of a json.loads per line
+                text = path.read_bytes()
+                ids = json.loads(b"[" + text.rstrip(b"\n").replace(b"\n", b",") + b"]")
             except (OSError, ValueError) as exc:
                 raise SearchIndexError(
                     self.directory, f"{path.name} is unreadable ({exc})"
@@ -241,6 +243,30 @@ class Index:
                 )
             self._ids = ids
         return self._ids
+
+    def _ids_at(self, rows: np.ndarray) -> dict[int, dict[str, str]]:
+        """The id records of ``rows`` (-1 skipped), without parsing the whole id table:
+        its line ends are found once (a byte scan of the memory-mapped file)."""
+        if self._ids is not None:
+            return {int(r): self._ids[r] for r in np.unique(rows) if r >= 0}
+        path = self._data / "ids.jsonl"
+        try:
+            if self._id_ends is None:
+                buf = np.memmap(path, np.uint8, mode="r") if self._count else np.zeros(0, np.uint8)
+                ends = np.flatnonzero(buf == 10)
+                if len(ends) != self._count:
+                    raise SearchIndexError(
+                        self.directory, f"{path.name} has {len(ends)} rows, expected {self._count}"
+                    )
+                self._id_buf, self._id_ends = buf, ends
+            buf, ends = self._id_buf, self._id_ends
+            return {
+                int(r): json.loads(bytes(buf[(ends[r - 1] + 1 if r else 0) : ends[r]]))
+                for r in np.unique(rows)
+                if r >= 0
+            }
+        except (OSError, ValueError) as exc:
+            raise SearchIndexError(self.directory, f"{path.name} is unreadable ({exc})") from None
 
     def row_of(self, path: str | os.PathLike) -> int | None:
         """The row of an indexed audio path (or of the dump file it came from), or None."""
@@ -458,7 +484,7 @@ class Index:
         label: str | None,
         single: bool,
     ) -> SearchResults:
-        ids = self.ids
+        ids = self._ids_at(rows)
         paths = np.array([[ids[r]["path"] if r >= 0 else "" for r in q] for q in rows], object)
         rels = np.array([[ids[r]["relpath"] if r >= 0 else "" for r in q] for q in rows], object)
         subs = [self.instruments.index(n) for n in names]
