@@ -162,8 +162,10 @@ def exact_topk(
     ]
     best_s = [np.empty((len(queries), 0), np.float32) for _ in groups]
     best_r = [np.empty((len(queries), 0), np.int64) for _ in groups]
+    every = needed == list(range(ns))
     for a in range(0, n, _CHUNK):
-        x = np.asarray(vectors[a : a + _CHUNK, span] if needed != list(range(ns)) else vectors[a : a + _CHUNK], np.float32)  # fmt: skip
+        block = vectors[a : a + _CHUNK] if every else vectors[a : a + _CHUNK, span]
+        x = np.asarray(block, np.float32)
         for j, c in enumerate(cols):
             xg = x if isinstance(c, slice) and c == slice(0, x.shape[1]) else x[:, c]
             sc, rows = fs.knn(
