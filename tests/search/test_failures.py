@@ -109,3 +109,14 @@ def test_killed_build_leaves_previous_index(built: Path, dumps: Path, monkeypatc
     monkeypatch.undo()
     Index.build([dumps], built)  # the next writer clears the leftovers
     assert not list(built.glob(".tmp-*")) and len(list(built.glob("gen-*"))) == 1
+
+
+def test_corrupt_id_table(built: Path) -> None:
+    f = data(built) / "ids.jsonl"
+    lines = f.read_text().splitlines(keepends=True)
+    f.write_text("".join(lines[:-1]))
+    assert_refused(built, "ids.jsonl has 59 rows, expected 60")
+    with pytest.raises(instsim.SearchIndexError, match="ids.jsonl has 59 rows"):
+        Index.open(built).row_of("music/a/t00.wav")
+    f.write_text("{oops\n" * 60)  # a record is parsed when a result needs it
+    assert_refused(built, "ids.jsonl is unreadable")

@@ -92,31 +92,22 @@ def test_query_in_index_leaves_itself_out(dumps: Path, tmp_path: Path) -> None:
     )
 
 
-def test_approximate_recall_and_manifest(tmp_path: Path, rng) -> None:
-    vecs = normalised(rng.standard_normal((2000, 5 * D)))
-    for i in range(0, 2000, 500):
-        from tests.search.conftest import write_table
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_exact_batch_equals_numpy(
+    dumps: Path, tmp_path: Path, rng, dtype: str, monkeypatch
+) -> None:
+    """Batches of BATCH_MIN queries or more: the blocked numpy matmul, across several blocks."""
+    from instsim.search import backend
 
-        write_table(
-            tmp_path / f"p{i}.parquet", vecs[i : i + 500], [f"s{j}.wav" for j in range(i, i + 500)]
-        )
-    index = Index.build([tmp_path], tmp_path / "ix", approximate=True)
-    approx = index.manifest["approximate"]
-    assert approx["method"] == "ivf_sq8" and set(approx["nprobe"]) == {
-        "0",
-        "1",
-        "2",
-        "3",
-        "4",
-        "whole",
-    }
-    assert min(approx["recall_at_10"].values()) >= 0.95
-    q = normalised(rng.standard_normal((20, 5 * D)))
-    a, e = index.search(q, focus="bass", k=10), index.search(q, focus="bass", k=10, exact=True)
-    hits = np.mean([len(set(x) & set(y)) / 10 for x, y in zip(a.rows, e.rows)])
-    assert hits >= 0.9
-    ok = a.rows == e.rows
-    np.testing.assert_allclose(a.scores[ok], e.scores[ok], atol=1e-6)
+    monkeypatch.setattr(backend, "_CHUNK", 7)  # 60 rows: nine blocks to merge
+    index = Index.build([dumps], tmp_path / "ix", dtype=dtype)
+    stored = np.asarray(index.vectors, np.float32)
+    q = normalised(rng.standard_normal((backend.BATCH_MIN + 3, 5 * D)))
+    for focus in (["guitar"], ["drums", "others"], list(NAMES)):
+        res = index.search(q, focus=focus, k=9)
+        rows, scores = brute_force(stored, q, focus, 9)
+        np.testing.assert_array_equal(res.rows, rows)
+        np.testing.assert_allclose(res.scores, scores, atol=1e-6)
 
 
 def test_mismatched_models_are_refused(dumps: Path, tmp_path: Path, vecs) -> None:

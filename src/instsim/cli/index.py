@@ -13,9 +13,11 @@ FEATURES are .npz or .parquet dumps written by `instsim extract` (per-track vect
 \b
 INDEX_DIR gets one exact FAISS index per sub-space plus one for the whole vector,
 the vectors (memory-mapped), an id table and manifest.json (model, sub-spaces,
-parameters). Above 100,000 tracks (or with --approximate) IVF indexes are added,
-their nprobe calibrated to recall@10 >= 0.95 against exact search. Updates are
-atomic: a killed run leaves the previous index usable.
+parameters). Above 100,000 tracks (or with --approximate) approximate IVF lists are
+added per sub-space, their nprobe and candidate count calibrated so that recall@10
+against exact search is >= 0.95 (95% lower confidence bound). Updates are atomic:
+a killed run leaves the previous index usable. --add on an index of an older
+format rewrites it in the current one.
 
 \b
 Exit codes:
@@ -42,7 +44,7 @@ Examples:
 )
 @click.option(
     "--approximate/--exact-only", "approximate", default=None,
-    help="Build approximate IVF indexes too, or never. [default: above 100,000 tracks]",
+    help="Build approximate IVF lists too, or never. [default: above 100,000 tracks]",
 )  # fmt: skip
 @click.option(
     "--dtype", type=click.Choice(["float16", "float32"]), default="float16", show_default=True,

@@ -2,10 +2,12 @@
 
 An index holds one exact FAISS index per sub-space and one for the whole vector
 (the average of the sub-space cosines), plus, above ``APPROX_THRESHOLD`` tracks,
-approximate IVF indexes calibrated against them. The vectors themselves are kept
+approximate per-sub-space IVF lists of whole-vector codes, calibrated against exact
+search (:mod:`instsim.search.backend`). The vectors themselves are kept
 memory-mapped (``vectors.npy``); every result is rescored from them, so a score is
 always the exact mean cosine over the focused sub-spaces. The folder layout and
-its atomic updates are described in :mod:`instsim.search.layout`.
+its atomic updates are described in :mod:`instsim.search.layout`. Index format 1
+(whole-block IVF indexes) is still read; ``add`` rewrites it as format 2.
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ DTYPES = ("float16", "float32")
 _WHOLE = "whole"
 _BUNDLED_ID = "instsim/default"
 _CHUNK = 65536
+#: ``manifest["approximate"]["method"]`` of format 2 and of format 1
+METHOD = "ivf_subspace_sq8"
+_METHOD_V1 = "ivf_sq8"
 
 DumpsArg = str | os.PathLike | Dump | Iterable[str | os.PathLike | Dump]
 
@@ -92,6 +97,8 @@ class Index:
         self._count = int(manifest["count"])
         self._faiss: dict[str, Any] = {}
         self._ids: list[dict[str, str]] | None = None
+        self._id_buf: np.ndarray | None = None
+        self._id_ends: np.ndarray | None = None
         self._rows: dict[str, int] | None = None
         self._extractor: Extractor | None = None
         path = data / "vectors.npy"
@@ -168,7 +175,9 @@ class Index:
         """Add dumps to this index; a track already indexed (same path) is replaced.
 
         Old dumps are not read again and trained IVF centroids are kept (until the
-        index grows four-fold). Returns the updated index (``self`` is reloaded).
+        index grows four-fold); ``nprobe`` and ``k_factor`` are calibrated again. A
+        format-1 index is rewritten in format 2 (its approximate lists retrained).
+        Returns the updated index (``self`` is reloaded).
         """
         loaded = _load_dumps(dumps)
         for d in loaded:
@@ -181,7 +190,8 @@ class Index:
         pieces = [(self.vectors, keep, False)] + [(d.vectors, None, True) for d in loaded]
         pieces, ids = _dedupe(pieces, [self.ids[r] for r in keep] + new_ids)
         approx = self.manifest.get("approximate")
-        previous = self if approx and approx["trained_on"] * 4 >= len(ids) else None
+        reuse = approx and approx.get("method") == METHOD and approx["trained_on"] * 4 >= len(ids)
+        previous = self if reuse else None
         _write(
             self.directory,
             self.provenance,
@@ -211,13 +221,18 @@ class Index:
         return bool(self.manifest.get("approximate"))
 
     @property
+    def format_version(self) -> int:
+        """The index format of the folder (2 is written; 1 is still read)."""
+        return int(self.manifest["format_version"])
+
+    @property
     def ids(self) -> list[dict[str, str]]:
         """Row -> ``{"path", "relpath", "dump"}`` (read on first use)."""
         if self._ids is None:
             path = self._data / "ids.jsonl"
-            try:
-                with open(path, encoding="utf-8") as f:
-                    ids = [json.loads(line) for line in f]
+            try:  # one JSON array: half the time of a json.loads per line
+                text = path.read_bytes()
+                ids = json.loads(b"[" + text.rstrip(b"\n").replace(b"\n", b",") + b"]")
             except (OSError, ValueError) as exc:
                 raise SearchIndexError(
                     self.directory, f"{path.name} is unreadable ({exc})"
@@ -228,6 +243,30 @@ class Index:
                 )
             self._ids = ids
         return self._ids
+
+    def _ids_at(self, rows: np.ndarray) -> dict[int, dict[str, str]]:
+        """The id records of ``rows`` (-1 skipped), without parsing the whole id table:
+        its line ends are found once (a byte scan of the memory-mapped file)."""
+        if self._ids is not None:
+            return {int(r): self._ids[r] for r in np.unique(rows) if r >= 0}
+        path = self._data / "ids.jsonl"
+        try:
+            if self._id_ends is None:
+                buf = np.memmap(path, np.uint8, mode="r") if self._count else np.zeros(0, np.uint8)
+                ends = np.flatnonzero(buf == 10)
+                if len(ends) != self._count:
+                    raise SearchIndexError(
+                        self.directory, f"{path.name} has {len(ends)} rows, expected {self._count}"
+                    )
+                self._id_buf, self._id_ends = buf, ends
+            buf, ends = self._id_buf, self._id_ends
+            return {
+                int(r): json.loads(bytes(buf[(ends[r - 1] + 1 if r else 0) : ends[r]]))
+                for r in np.unique(rows)
+                if r >= 0
+            }
+        except (OSError, ValueError) as exc:
+            raise SearchIndexError(self.directory, f"{path.name} is unreadable ({exc})") from None
 
     def row_of(self, path: str | os.PathLike) -> int | None:
         """The row of an indexed audio path (or of the dump file it came from), or None."""
@@ -247,7 +286,7 @@ class Index:
         if name not in self._faiss:
             path = self._data / name
             try:
-                index = backend.read(str(path), mmap=kind == "flat")
+                index = backend.read(str(path), kind)
             except RuntimeError as exc:
                 first = str(exc).strip().splitlines()[-1][:200]
                 raise SearchIndexError(
@@ -352,24 +391,75 @@ class Index:
 
     def _candidates(self, q: np.ndarray, subs: list[int], kk: int, exact: bool) -> np.ndarray:
         approx = self.manifest.get("approximate") if not exact else None
+        if not approx:
+            return self._exact_candidates(q, subs, kk)
+        if approx.get("method") == METHOD:
+            return self._approx_candidates(q, subs, kk, approx)
+        if approx.get("method") == _METHOD_V1:
+            return self._candidates_v1(q, subs, kk, approx)
+        raise SearchIndexError(
+            self.directory,
+            f"its approximate method {approx.get('method')!r} is unknown (valid: "
+            f"{METHOD!r}, {_METHOD_V1!r}); search with exact=True (--exact) or rebuild it",
+        )
+
+    def _exact_candidates(self, q: np.ndarray, subs: list[int], kk: int) -> np.ndarray:
+        """Exact top ``kk``: faiss flat for a few queries (one thread for one), a blocked
+        BLAS matmul over the memory-mapped vectors for ``backend.BATCH_MIN`` or more."""
+        if len(q) >= backend.BATCH_MIN:
+            return backend.exact_topk(self.vectors, q, [subs], self.subspace_dim, kk)[0]
+        if len(subs) == 1:
+            key, qb = str(subs[0]), q[:, self._cols(subs[0])]
+        else:  # the whole-vector index, the query zero outside the focus
+            key, qb = _WHOLE, self._masked(q, subs)
+        with backend.threads(1 if len(q) == 1 else None):
+            _, rows = self._index("flat", key).search(np.ascontiguousarray(qb), kk)
+        return rows
+
+    def _masked(self, q: np.ndarray, subs: list[int]) -> np.ndarray:
+        if len(subs) == len(self.instruments):
+            return np.ascontiguousarray(q, dtype=np.float32)
+        out = np.zeros_like(q, dtype=np.float32)
+        for s in subs:
+            out[:, self._cols(s)] = q[:, self._cols(s)]
+        return out
+
+    def _approx_candidates(
+        self, q: np.ndarray, subs: list[int], kk: int, approx: dict[str, Any]
+    ) -> np.ndarray:
+        """Format 2: each focused sub-space's lists probed, scored on the focus from the codes."""
+        if len(subs) == 1:
+            keys = [str(subs[0])]
+        elif len(subs) == len(self.instruments):
+            keys = [_WHOLE]
+        else:  # several, not all: the most careful of the whole vector's and theirs
+            keys = [_WHOLE] + [str(s) for s in subs]
+        nprobe = max(int(approx["nprobe"][key]) for key in keys)
+        factor = max(int(approx["k_factor"][key]) for key in keys)
+        probes = [self._probe(s) for s in subs]
+        with backend.threads(1 if len(q) == 1 else None):
+            return backend.lists_candidates(probes, self._masked(q, subs), kk * factor, nprobe)
+
+    def _probe(self, sub: int) -> tuple[Any, Any, slice]:
+        """Sub-space ``sub``'s lists index, its coarse quantiser on the sub-space, its columns."""
+        name = f"coarse-{sub}"
+        if name not in self._faiss:
+            self._faiss[name] = backend.coarse(self._index("lists", str(sub)), self._cols(sub))
+        return self._index("lists", str(sub)), self._faiss[name], self._cols(sub)
+
+    def _candidates_v1(
+        self, q: np.ndarray, subs: list[int], kk: int, approx: dict[str, Any]
+    ) -> np.ndarray:
+        """Format 1: one IVF index per block; several sub-spaces: the union of theirs."""
         if len(subs) == 1:
             key, qb = str(subs[0]), q[:, self._cols(subs[0])]
         elif len(subs) == len(self.instruments):
             key, qb = _WHOLE, q
-        elif approx:  # several sub-spaces: the union of each one's candidates
-            parts = [self._candidates(q, [s], kk, exact) for s in subs]
-            c = np.sort(np.concatenate(parts, axis=1), axis=1)
-            c[:, 1:][c[:, 1:] == c[:, :-1]] = -1
-            return c
-        else:  # exact: the whole-vector index with the other sub-spaces zeroed
-            key, qb = _WHOLE, np.zeros_like(q)
-            for s in subs:
-                qb[:, self._cols(s)] = q[:, self._cols(s)]
-        if approx:
-            ivf = self._index("ivf", key)
-            return backend.ivf_candidates(ivf, qb, kk, approx["nprobe"][key])
-        _, rows = self._index("flat", key).search(np.ascontiguousarray(qb), kk)
-        return rows
+        else:
+            parts = [self._candidates_v1(q, [s], kk, approx) for s in subs]
+            return backend.dedupe(np.concatenate(parts, axis=1))
+        ivf = self._index("ivf", key)
+        return backend.ivf_candidates(ivf, qb, kk, approx["nprobe"][key])
 
     def _rescore(
         self, q: np.ndarray, cand: np.ndarray, subs: list[int]
@@ -394,7 +484,7 @@ class Index:
         label: str | None,
         single: bool,
     ) -> SearchResults:
-        ids = self.ids
+        ids = self._ids_at(rows)
         paths = np.array([[ids[r]["path"] if r >= 0 else "" for r in q] for q in rows], object)
         rels = np.array([[ids[r]["relpath"] if r >= 0 else "" for r in q] for q in rows], object)
         subs = [self.instruments.index(n) for n in names]
@@ -470,7 +560,7 @@ def _write(
             flats[key] = backend.build_flat(lambda r, c=cols: vec[r, c], n, cols.stop - cols.start, dtype)  # fmt: skip
             backend.write(flats[key], str(stage / f"flat-{key}.faiss"))
         use = n > APPROX_THRESHOLD if approximate is None else approximate
-        approx = _build_approx(stage, vec, blocks, flats, previous) if use and n else None
+        approx = _build_approx(stage, vec, prov.subspace_dim, previous) if use and n else None
         manifest = {
             "instsim_version": __version__,
             **prov.to_dict(),
@@ -483,40 +573,67 @@ def _write(
         commit(root, stage, manifest)
 
 
-def _build_approx(
-    stage: Path,
-    vec: np.ndarray,
-    blocks: dict[str, slice],
-    flats: dict[str, Any],
-    previous: Index | None,
-) -> dict[str, Any]:
-    n = len(vec)
+def _build_approx(stage: Path, vec: np.ndarray, d: int, previous: Index | None) -> dict[str, Any]:
+    """Write ``lists-<i>.faiss`` for every sub-space and calibrate them; the manifest entry."""
+    n, dim = vec.shape
+    ns = dim // d
     old = previous.manifest["approximate"] if previous is not None else None
-    nlist = old["nlist"] if old else backend.nlist_for(n)
+    nlist = int(old["nlist"]) if old else backend.nlist_for(n)
+    train = np.sort(np.random.default_rng(0).choice(n, min(n, 64 * nlist), replace=False))
+    sample = np.asarray(vec[train], np.float32)
+    sq = backend.sq_trained_of(previous._index("lists", "0")) if previous is not None else None
+    lists = []
+    for s in range(ns):
+        cols = slice(s * d, (s + 1) * d)
+        if previous is not None:
+            centroids = backend.centroids_of(previous._index("lists", str(s)), cols)
+        else:
+            centroids = backend.train_centroids(sample[:, cols], nlist, seed=s)
+        ix = backend.new_lists(dim, cols, centroids, sq, sample)
+        if sq is None:  # one set of code ranges for every sub-space's lists
+            sq = backend.sq_trained_of(ix)
+        backend.fill_lists(ix, lambda r: vec[r], n, cols)
+        path = str(stage / f"lists-{s}.faiss")
+        backend.write(ix, path)
+        del ix
+        lists.append(backend.read(path, "lists"))  # mapped: the codes leave memory
+    del sample
     pick = np.sort(
-        np.random.default_rng(0).choice(n, min(n, backend.CALIBRATION_QUERIES), replace=False)
+        np.random.default_rng(1).choice(n, min(n, backend.CALIBRATION_QUERIES), replace=False)
     )
-    nprobe, recall = {}, {}
-    for key, cols in blocks.items():
-        trained = previous._index("ivf", key) if previous is not None else None
-        ivf = backend.build_ivf(lambda r, c=cols: vec[r, c], n, cols.stop - cols.start, nlist, trained)  # fmt: skip
-        queries = np.asarray(vec[pick, cols], np.float32)
+    queries = np.asarray(vec[pick], np.float32)
+    coarse = [backend.coarse(lists[s], slice(s * d, (s + 1) * d)) for s in range(ns)]
+    groups = {str(s): [s] for s in range(ns)}
+    groups[_WHOLE] = list(range(ns))
+    truths = backend.exact_topk(vec, queries, list(groups.values()), d, 11)
+    params: dict[str, dict[str, Any]] = {}
+    for (key, subs), truth in zip(groups.items(), truths):
+        masked = np.zeros_like(queries)
+        for s in subs:
+            masked[:, s * d : (s + 1) * d] = queries[:, s * d : (s + 1) * d]
 
-        def rescore(qs: np.ndarray, cand: np.ndarray, c: slice = cols) -> np.ndarray:
-            valid = cand >= 0
-            v = np.asarray(vec[np.where(valid, cand, 0).ravel(), c], np.float32)
-            s = np.where(valid, np.einsum("qmd,qd->qm", v.reshape(*cand.shape, -1), qs), -np.inf)
-            return np.take_along_axis(cand, np.lexsort((cand, -s), axis=-1), 1)
+        def exact_score(cand: np.ndarray, masked: np.ndarray = masked) -> np.ndarray:
+            out = np.full(cand.shape, -np.inf, np.float32)
+            for a in range(0, len(cand), 32):
+                c = cand[a : a + 32]
+                valid = c >= 0
+                v = np.asarray(vec[np.where(valid, c, 0).ravel()], np.float32)
+                sc = np.einsum("qmd,qd->qm", v.reshape(*c.shape, dim), masked[a : a + 32])
+                out[a : a + 32] = np.where(valid, sc, -np.inf)
+            return out
 
-        nprobe[key], recall[key] = backend.calibrate(ivf, flats[key], queries, pick, rescore)
-        backend.write(ivf, str(stage / f"ivf-{key}.faiss"))
+        probes = [(lists[s], coarse[s], slice(s * d, (s + 1) * d)) for s in subs]
+        params[key] = backend.calibrate(probes, masked, pick, truth, exact_score, nlist)
     return {
-        "method": "ivf_sq8",
+        "method": METHOD,
         "nlist": nlist,
-        "nprobe": nprobe,
-        "k_factor": backend.K_FACTOR,
+        "codes": "sq8 of the whole normalised vector, in the lists of every sub-space",
+        "nprobe": {key: p["nprobe"] for key, p in params.items()},
+        "k_factor": {key: p["k_factor"] for key, p in params.items()},
+        "recall_at_10": {key: p["recall_at_10"] for key, p in params.items()},
+        "recall_at_10_lower_95": {key: p["recall_at_10_lower_95"] for key, p in params.items()},
         "target_recall_at_10": backend.TARGET_RECALL,
-        "recall_at_10": recall,
+        "confidence": 0.95,
         "calibration_queries": len(pick),
-        "trained_on": old["trained_on"] if old else n,
+        "trained_on": int(old["trained_on"]) if old else n,
     }

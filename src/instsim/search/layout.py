@@ -9,7 +9,10 @@
         vectors.npy          (n, dim) float16 or float32, each sub-space L2-normalised
         ids.jsonl            one {"path", "relpath", "dump"} per row
         flat-<i>.faiss       exact index of sub-space i;  flat-whole.faiss: whole vector
-        ivf-<i>.faiss        approximate indexes (large collections only); ivf-whole.faiss
+        lists-<i>.faiss      approximate search (large collections only): sub-space i's
+                             IVF lists of whole-vector 8-bit codes (format 2)
+        ivf-<i>.faiss        format 1 only (read, never written): IVF of sub-space i;
+                             ivf-whole.faiss
       .lock                while a writer runs
 
 A writer builds a new generation in ``.tmp-<id>/``, renames it to ``gen-<id>/`` and
@@ -34,7 +37,8 @@ from ..errors import ConfigError, SearchIndexError
 __all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "commit", "new_generation", "read_manifest"]
 
 FORMAT = "instsim-search-index"
-FORMAT_VERSION = 1
+#: written by this instsim; format 1 (whole-block IVF indexes) is still read
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 _LOCK = ".lock"
 
