@@ -1,0 +1,331 @@
+"""The Ray engine: decoding in Ray tasks, the network in a pool of Ray actors.
+
+:func:`ray_results` is what :class:`~.engine.RayEngine` runs; it yields the same
+:class:`~instsim.TrackResult` stream as :meth:`Extractor.embed_files`, one per
+path and in input order, so the run around it (resume, sinks, ``failures.jsonl``,
+progress) is the local engine's, unchanged. The pipeline is one Ray Data dataset:
+
+1. ``from_items`` over the paths to embed (``{"index", "path"}`` rows).
+2. ``map_batches(_decode)`` in CPU tasks, one file per call: decode, resample
+   and cut into segments (:func:`instsim.decode.decode_item`, the local engine's
+   code). One row per segment (its audio, span, level, and the track's segment
+   count and duration); a file that cannot be decoded becomes one row carrying
+   its pickled error, so a bad file is a failure of that file, never of the job.
+3. ``map_batches(_Embedder)`` in an ``ActorPoolStrategy`` pool: each actor loads
+   the model once (on a GPU when ``num_gpus > 0``) and embeds ``batch_size``
+   segments per forward pass, zero-padded to ``batch_size`` like the local
+   engine's ``pad_batches``, so a segment's embedding does not depend on the
+   segments that shared its batch.
+4. The driver (this process) gathers each track's segments, decides silence
+   exactly as the local engine does, and hands results out in input order.
+
+Fault tolerance: Ray Data restarts a killed actor and retries its batches, and the
+driver keeps the first copy of each ``(track, segment)`` and ignores repeats, so a
+lost worker neither loses nor duplicates a track. Outputs are written by the
+driver only, through the same atomic staging as the local engine, so the output
+folder must be reachable from the driver; the inputs must be readable, by the same
+paths, from every node (a shared file system).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import pickle
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import InstsimError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..extractor import Extractor, TrackResult
+    from .engine import RayEngine
+    from .provenance import RunParams
+
+__all__ = ["WorkerLostError", "ray_results"]
+
+#: Files per input block: a block is one decoding task's list of files.
+_FILES_PER_BLOCK = 16
+
+
+class WorkerLostError(InstsimError, RuntimeError):
+    """Ray returned no result for an input (its worker was lost more often than Ray retries)."""
+
+    def __init__(self, path: object) -> None:
+        self.path = str(path)
+        super().__init__(
+            f"the Ray cluster returned no embedding for {self.path!r} (its worker was lost "
+            "and not retried); rerun the command to redo it"
+        )
+
+
+def ray_results(
+    engine: RayEngine,
+    extractor: Extractor,
+    paths: Iterable[str],
+    run: RunParams,
+    batch_size: int,
+) -> Generator[TrackResult, None, None]:
+    """Embed ``paths`` on Ray: one :class:`~instsim.TrackResult` per path, in input order.
+
+    Parameters
+    ----------
+    engine : RayEngine
+        Cluster address, actors, GPUs and threads per actor.
+    extractor : Extractor
+        The model; its weights are shipped to the actors once (Ray object store).
+    paths : iterable of str
+        The inputs to embed (read in full before the cluster starts).
+    run : RunParams
+        Segmentation.
+    batch_size : int > 0
+        Segments per forward pass.
+
+    Yields
+    ------
+    TrackResult
+        ``error`` set for an input that failed (decoding, silence, or a lost worker).
+    """
+    import ray
+
+    from ..decode import DecodeParams
+
+    todo = list(paths)
+    if not todo:
+        return
+    seg = extractor.segmentation(segment_seconds=run.segment_seconds, hop_seconds=run.hop_seconds)
+    started = _connect(ray, engine.address)
+    try:
+        ds = _pipeline(ray, engine, extractor, todo, DecodeParams(None, seg), batch_size)
+        yield from _gather(extractor, todo, ds.iter_batches(batch_size=None, batch_format="numpy"))
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _connect(ray: Any, address: str | None) -> bool:
+    """Join ``address`` or start a local Ray; True when this call started it (so shuts it down)."""
+    if ray.is_initialized():
+        return False
+    ray.init(
+        address=address if address is not None else "local",
+        include_dashboard=False,
+        logging_level=logging.WARNING,
+        configure_logging=True,
+    )
+    return True
+
+
+def _pipeline(
+    ray: Any,
+    engine: RayEngine,
+    extractor: Extractor,
+    todo: list[str],
+    params: Any,
+    batch_size: int,
+) -> Any:
+    """The dataset of embedded segments: decode tasks, then the actor pool."""
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = False  # instsim draws its own bar
+    ctx.print_on_execution_start = False
+    threads = engine.threads or 1
+    gpus = engine.num_gpus
+    actors = engine.num_workers or _default_actors(ray, gpus)
+    model = extractor.model
+    if next(model.parameters()).device.type != "cpu":
+        model = copy.deepcopy(model).to("cpu")
+    model_ref = ray.put((model, extractor.model_id, extractor.revision))
+    items = [{"index": i, "path": p} for i, p in enumerate(todo)]
+    blocks = max(1, min(len(items), max(64, len(items) // _FILES_PER_BLOCK)))
+    ds = ray.data.from_items(items, override_num_blocks=blocks)
+    ds = ds.map_batches(
+        _decode, fn_kwargs={"params": params}, batch_size=1, batch_format="numpy", num_cpus=1
+    )
+    return ds.map_batches(
+        _Embedder,
+        fn_constructor_kwargs={
+            "model_ref": model_ref,
+            "batch_size": batch_size,
+            "gpu": gpus > 0,
+            "threads": threads,
+        },
+        batch_size=batch_size,
+        batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=actors),
+        num_cpus=threads,
+        num_gpus=gpus or None,
+    )
+
+
+def _default_actors(ray: Any, gpus: float) -> int:
+    """One actor per GPU (``gpus`` each), else half the cluster's CPUs (at least 1)."""
+    res = ray.cluster_resources()
+    if gpus > 0:
+        return max(1, int(res.get("GPU", 0) // gpus))
+    return max(1, int(res.get("CPU", 1)) // 2)
+
+
+# ---- stage 2: decoding (a Ray task per block of files) --------------------------------------
+def _decode(batch: dict[str, np.ndarray], params: Any) -> dict[str, np.ndarray]:
+    """Decode the files of ``batch`` into one row per segment (a failure: one error row).
+
+    Columns: ``index`` (input position), ``seg`` (segment number, -1 on an error
+    row), ``audio`` ``(n, segment_length)`` float32, ``start``/``end`` (samples),
+    ``rms_db``, ``n_segments`` and ``duration`` of the track, ``error`` (the
+    pickled :class:`InstsimError`, empty when none).
+    """
+    from ..decode import Finished, decode_item
+
+    length = params.segmentation.length
+    cols: dict[str, list[Any]] = {k: [] for k in _COLUMNS}
+    for index, path in zip(batch["index"], batch["path"]):
+        index, path = int(index), str(path)
+        audio: list[np.ndarray] = []
+        spans: list[np.ndarray] = []
+        rms: list[np.ndarray] = []
+        duration = 0.0
+        error = b""
+        try:
+            for msg in decode_item(index, path, params):
+                if isinstance(msg, Finished):
+                    duration = msg.duration
+                else:
+                    audio.append(msg.audio)
+                    spans.append(msg.spans)
+                    rms.append(msg.rms_db)
+        except InstsimError as exc:
+            error = pickle.dumps(exc)
+        if error or not audio:  # an error, or no segment at all (judged silent by the driver)
+            _row(cols, index, -1, np.zeros(length, np.float32), (0, 0), 0.0, 0, duration, error)
+            continue
+        a, s, r = np.concatenate(audio), np.concatenate(spans), np.concatenate(rms)
+        for j in range(len(a)):
+            _row(cols, index, j, a[j], s[j], r[j], len(a), duration, b"")
+    return {
+        "index": np.array(cols["index"], dtype=np.int64),
+        "seg": np.array(cols["seg"], dtype=np.int64),
+        "audio": np.stack(cols["audio"]).astype(np.float32, copy=False),
+        "start": np.array(cols["start"], dtype=np.int64),
+        "end": np.array(cols["end"], dtype=np.int64),
+        "rms_db": np.array(cols["rms_db"], dtype=np.float64),
+        "n_segments": np.array(cols["n_segments"], dtype=np.int64),
+        "duration": np.array(cols["duration"], dtype=np.float64),
+        "error": np.array(cols["error"], dtype=object),
+    }
+
+
+_COLUMNS = ("index", "seg", "audio", "start", "end", "rms_db", "n_segments", "duration", "error")
+
+
+def _row(cols: dict[str, list[Any]], *values: Any) -> None:
+    index, seg, audio, span, rms_db, n, duration, error = values
+    for k, v in zip(_COLUMNS, (index, seg, audio, span[0], span[1], rms_db, n, duration, error)):
+        cols[k].append(v)
+
+
+# ---- stage 3: the network (an actor pool) ---------------------------------------------------
+class _Embedder:
+    """A Ray Data actor: loads the model once, embeds batches of segment rows.
+
+    Parameters
+    ----------
+    model_ref : ObjectRef
+        ``(model, model_id, revision)`` in the object store.
+    batch_size : int
+        Every forward pass has this many rows (zero-padded), as in the local engine.
+    gpu : bool
+        Run on the actor's GPU.
+    threads : int
+        Torch threads on a CPU.
+    """
+
+    def __init__(self, model_ref: Any, batch_size: int, gpu: bool, threads: int) -> None:
+        import ray
+        import torch
+
+        from ..extractor import Extractor
+
+        model, model_id, revision = ray.get(model_ref)
+        if not gpu:
+            torch.set_num_threads(threads)
+        self.ext = Extractor(model, model_id, revision, device="cuda" if gpu else "cpu")
+        self.batch_size = batch_size
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        real = np.flatnonzero(batch["seg"] >= 0)
+        d = self.ext.embedding_dim
+        emb = np.zeros((len(batch["seg"]), d), dtype=np.float32)
+        audio = batch["audio"]
+        for lo in range(0, len(real), self.batch_size):
+            rows = real[lo : lo + self.batch_size]
+            x = np.asarray(audio[rows], dtype=np.float32)
+            if len(x) < self.batch_size:  # same-shape passes: independent of batch neighbours
+                x = np.concatenate([x, np.zeros((self.batch_size - len(x), x.shape[1]), x.dtype)])
+            emb[rows] = self.ext.embed_waveforms(x)[: len(rows)]
+        out = {k: v for k, v in batch.items() if k != "audio"}
+        out["emb"] = emb
+        return out
+
+
+# ---- stage 4: the driver gathers tracks, in input order -------------------------------------
+@dataclass
+class _Track:
+    """Segments of one input received so far (keyed by segment number: repeats ignored)."""
+
+    n_segments: int
+    duration: float
+    parts: dict[int, tuple[np.ndarray, int, int, float]] = field(default_factory=dict)
+
+
+def _gather(
+    extractor: Extractor, todo: list[str], batches: Iterable[dict[str, np.ndarray]]
+) -> Generator[TrackResult, None, None]:
+    """Assemble each input's result from its rows; yield results in input order."""
+    from ..extractor import TrackResult
+
+    tracks: dict[int, _Track] = {}
+    ready: dict[int, TrackResult] = {}
+    next_out = 0
+    for b in batches:
+        for i in range(len(b["index"])):
+            k = int(b["index"][i])
+            if k < next_out or k in ready:
+                continue  # a repeat (a retried batch) of a track already complete
+            err = b["error"][i]
+            if err:
+                ready[k] = TrackResult(k, todo[k], error=pickle.loads(err))
+                tracks.pop(k, None)
+                continue
+            t = tracks.get(k)
+            if t is None:
+                t = tracks[k] = _Track(int(b["n_segments"][i]), float(b["duration"][i]))
+            seg = int(b["seg"][i])
+            if seg >= 0:
+                t.parts.setdefault(
+                    seg,
+                    (b["emb"][i], int(b["start"][i]), int(b["end"][i]), float(b["rms_db"][i])),
+                )
+            if len(t.parts) >= t.n_segments:
+                ready[k] = _result(extractor, k, todo[k], t)
+                del tracks[k]
+        while next_out in ready:
+            yield ready.pop(next_out)
+            next_out += 1
+    for k in range(next_out, len(todo)):  # never came back: a failure, never a silent loss
+        yield ready.pop(k, None) or TrackResult(k, todo[k], error=WorkerLostError(todo[k]))
+
+
+def _result(extractor: Extractor, k: int, source: str, t: _Track) -> TrackResult:
+    """The local engine's assembly (:func:`instsim.extractor._track_result`) of a gathered track."""
+    from ..extractor import _Assembly, _track_result
+
+    order = sorted(t.parts)
+    a = _Assembly(source, done=True, duration=t.duration)
+    if order:
+        a.emb = [t.parts[j][0] for j in order]
+        a.spans = [np.array([[t.parts[j][1], t.parts[j][2]] for j in order], dtype=np.int64)]
+        a.rms_db = [np.array([t.parts[j][3] for j in order], dtype=np.float64)]
+    return _track_result(extractor, k, a)
