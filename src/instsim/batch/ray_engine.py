@@ -98,10 +98,17 @@ def ray_results(
         return
     seg = extractor.segmentation(segment_seconds=run.segment_seconds, hop_seconds=run.hop_seconds)
     started = _connect(ray, engine.address)
+    quiet = logging.getLogger("ray.data")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # no "execution finished" lines under instsim's bar
     try:
-        ds = _pipeline(ray, engine, extractor, todo, DecodeParams(None, seg), batch_size)
+        # the model's object ref lives as long as the run: a restarted actor reads it again
+        ds, _model_ref = _pipeline(
+            ray, engine, extractor, todo, DecodeParams(None, seg), batch_size
+        )
         yield from _gather(extractor, todo, ds.iter_batches(batch_size=None, batch_format="numpy"))
     finally:
+        quiet.setLevel(level)
         if started:
             ray.shutdown()
 
@@ -126,8 +133,8 @@ def _pipeline(
     todo: list[str],
     params: Any,
     batch_size: int,
-) -> Any:
-    """The dataset of embedded segments: decode tasks, then the actor pool."""
+) -> tuple[Any, Any]:
+    """The dataset of embedded segments (decode tasks, then the actor pool), and the model's ref."""
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False  # instsim draws its own bar
     ctx.print_on_execution_start = False
@@ -144,7 +151,7 @@ def _pipeline(
     ds = ds.map_batches(
         _decode, fn_kwargs={"params": params}, batch_size=1, batch_format="numpy", num_cpus=1
     )
-    return ds.map_batches(
+    ds = ds.map_batches(
         _Embedder,
         fn_constructor_kwargs={
             "model_ref": model_ref,
@@ -157,7 +164,13 @@ def _pipeline(
         compute=ray.data.ActorPoolStrategy(size=actors),
         num_cpus=threads,
         num_gpus=gpus or None,
+        # Ray Data's defaults for actors, said explicitly: a killed actor is restarted and
+        # its batches retried. Remote args unlike the decoding stage's also keep Ray Data
+        # from fusing decoding into the actors: decoding stays in CPU tasks.
+        max_restarts=-1,
+        max_task_retries=-1,
     )
+    return ds, model_ref
 
 
 def _default_actors(ray: Any, gpus: float) -> int:
