@@ -40,6 +40,7 @@ PROVENANCE = (
     "model_sha256", "sample_rate", "frontend", "segment_seconds", "hop_seconds", "aggregate",
     "subspace_dim", "instsim_version", "source", "relpath", "params", "source_stat",
 )  # fmt: skip
+TABLE = "embeddings.parquet"
 
 
 @pytest.fixture(scope="module")
@@ -105,24 +106,23 @@ def _same_tables(a: dict[str, object], b: dict[str, object]) -> None:
 
 
 # ---- same results as the local engine -------------------------------------------------------
-def test_parquet_cli_equals_local_with_failures_and_exit_code(
-    local_ray: None, model_dir: Path, songs: Path, tmp_path: Path
+def test_parquet_cli_resumes_a_local_half_equal_to_local_with_failures_and_exit_code(
+    local_ray: None, model_dir: Path, tiny: Extractor, songs: Path, tmp_path: Path
 ) -> None:
+    """Cross-engine resume: the local engine embeds half, the Ray engine (CLI) the rest;
+    the table, failures.jsonl and exit code are the local engine's."""
     common = [str(songs), "--model", str(model_dir), "--format", "parquet", "--batch-size", "8"]
     loc = _cli(*common, "-o", str(tmp_path / "local"), "--workers", "0", "-q")
-    res = _cli(*common, "-o", str(tmp_path / "ray"), "--engine", "ray", "--num-workers", "1")
+    out = tmp_path / "ray"
+    half = extract_batch([songs / "a.wav", songs / "album" / "b.flac"], out, tiny, fmt="parquet")
+    assert half.done == 2
+    res = _cli(*common, "-o", str(out), "--engine", "ray", "--num-workers", "1")
     assert loc.exit_code == res.exit_code == 1, res.output  # a failed input: exit 1, not a crash
-    assert "4 done, 0 skipped, 2 failed" in res.output  # the same summary line
-    _same_tables(
-        _table(tmp_path / "local" / "embeddings.parquet"),
-        _table(tmp_path / "ray" / "embeddings.parquet"),
-    )
-    assert _failures(tmp_path / "ray") == _failures(tmp_path / "local")
-    assert [f["error"] for f in _failures(tmp_path / "ray")] == [
-        "AudioDecodeError",
-        "SilentAudioError",
-    ]
-    assert not (tmp_path / "ray" / ".instsim" / "tmp").exists()
+    assert "2 done, 2 skipped, 2 failed" in res.output  # the summary line, as locally
+    _same_tables(_table(tmp_path / "local" / TABLE), _table(out / TABLE))
+    assert _failures(out) == _failures(tmp_path / "local")
+    assert [f["error"] for f in _failures(out)] == ["AudioDecodeError", "SilentAudioError"]
+    assert not (out / ".instsim" / "tmp").exists()
 
 
 def test_npz_equals_local_and_a_rerun_skips_everything(
@@ -147,25 +147,6 @@ def test_npz_equals_local_and_a_rerun_skips_everything(
     again = extract_batch([songs], out, tiny, engine="ray", num_workers=1, **kw)
     assert (again.done, again.skipped, again.failed) == (0, 4, 2)  # bad files are retried
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*.npz")} == stat  # nothing rewritten
-
-
-def test_cross_engine_resume_local_half_then_ray_the_rest(
-    local_ray: None, tiny: Extractor, songs: Path, tmp_path: Path
-) -> None:
-    good = ["a.wav", "album/b.flac", "album/c.wav", "d.wav"]
-    full = extract_batch([songs / g for g in good], tmp_path / "full", tiny, fmt="parquet")
-    assert full.done == 4
-    out = tmp_path / "out"
-    half = extract_batch([songs / g for g in good[:2]], out, tiny, fmt="parquet")
-    assert half.done == 2
-    rest = extract_batch(
-        [songs / g for g in good], out, tiny, fmt="parquet", engine="ray", num_workers=1
-    )
-    assert (rest.done, rest.skipped, rest.failed) == (2, 2, 0)
-    _same_tables(_table(tmp_path / "full" / TABLE), _table(out / TABLE))
-
-
-TABLE = "embeddings.parquet"
 
 
 # ---- fault tolerance ------------------------------------------------------------------------

@@ -38,28 +38,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import InstsimError
+from ..errors import InstsimError, WorkerLostError
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..extractor import Extractor, TrackResult
     from .engine import RayEngine
     from .provenance import RunParams
 
-__all__ = ["WorkerLostError", "ray_results"]
+__all__ = ["ray_results"]
 
 #: Files per input block: a block is one decoding task's list of files.
 _FILES_PER_BLOCK = 16
-
-
-class WorkerLostError(InstsimError, RuntimeError):
-    """Ray returned no result for an input (its worker was lost more often than Ray retries)."""
-
-    def __init__(self, path: object) -> None:
-        self.path = str(path)
-        super().__init__(
-            f"the Ray cluster returned no embedding for {self.path!r} (its worker was lost "
-            "and not retried); rerun the command to redo it"
-        )
 
 
 def ray_results(
