@@ -46,7 +46,12 @@ TABLE = "embeddings.parquet"
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[None]:
     """One local Ray for the module (2 CPUs, no dashboard); the engine joins it."""
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        logging_level="WARNING",
+        _system_config={"worker_niceness": 0},  # as the engine's own local Ray
+    )
     yield
     ray.shutdown()
 
@@ -316,6 +321,7 @@ def test_two_node_cluster_joined_by_address(
         text=True,
         timeout=170,
         cwd=ROOT,
+        env={**os.environ, "RAY_worker_niceness": "0"},  # workers at the test's priority
     )
     assert "NODES 2" in res.stdout and "RC 0" in res.stdout, res.stdout + res.stderr[-3000:]
     extract_batch(good, tmp_path / "local", tiny, fmt="parquet")

@@ -106,11 +106,16 @@ def _connect(ray: Any, address: str | None) -> bool:
     """Join ``address`` or start a local Ray; True when this call started it (so shuts it down)."""
     if ray.is_initialized():
         return False
+    if address is not None:
+        ray.init(address=address, logging_level=logging.WARNING)
+        return True
+    # a local Ray for this run: its workers do the command's work, so they run at the
+    # command's priority (Ray's default starts workers at nice 15, starved on a busy machine)
     ray.init(
-        address=address if address is not None else "local",
+        address="local",
         include_dashboard=False,
         logging_level=logging.WARNING,
-        configure_logging=True,
+        _system_config={"worker_niceness": 0},
     )
     return True
 
