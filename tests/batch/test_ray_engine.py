@@ -263,6 +263,14 @@ def test_local_engine_does_not_import_ray(model_dir: Path, songs: Path, tmp_path
     assert (tmp_path / "o" / "a.wav.npz").is_file()
 
 
+def test_cpu_actors_must_leave_a_cpu_for_decoding(
+    local_ray: None, tiny: Extractor, songs: Path, tmp_path: Path
+) -> None:
+    """2 CPU actors on a 2-CPU Ray would leave the decoding tasks waiting forever."""
+    with pytest.raises(ConfigError, match=r"2 network actor\(s\) x 1 CPU.*has 2 CPU.*at most 1"):
+        extract_batch([songs], tmp_path / "out", tiny, engine="ray", num_workers=2)
+
+
 def test_engine_options_are_checked_at_the_door(
     model_dir: Path, songs: Path, tmp_path: Path
 ) -> None:
@@ -294,7 +302,7 @@ import subprocess, sys
 from ray.cluster_utils import Cluster
 
 cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-cluster.add_node(num_cpus=1)
+cluster.add_node(num_cpus=1)  # 2 CPUs: the actor's and the decoding tasks' (on either node)
 cluster.wait_for_nodes()
 try:
     import ray
@@ -303,7 +311,7 @@ try:
     ray.shutdown()
     print("NODES", len(nodes), flush=True)
     rc = subprocess.run([sys.executable, "-m", "instsim", "extract", *sys.argv[1:],
-                         "--engine", "ray", "--address", cluster.address, "--num-workers", "2"])
+                         "--engine", "ray", "--address", cluster.address, "--num-workers", "1"])
     print("RC", rc.returncode, flush=True)
 finally:
     cluster.shutdown()

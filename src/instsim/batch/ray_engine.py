@@ -6,11 +6,12 @@ path and in input order, so the run around it (resume, sinks, ``failures.jsonl``
 progress) is the local engine's, unchanged. The pipeline is one Ray Data dataset:
 
 1. ``from_items`` over the paths to embed (``{"index", "path"}`` rows).
-2. ``map_batches(_decode)`` in CPU tasks, one file per call: decode, resample
-   and cut into segments (:func:`instsim.decode.decode_item`, the local engine's
-   code). One row per segment (its audio, span, level, and the track's segment
-   count and duration); a file that cannot be decoded becomes one row carrying
-   its pickled error, so a bad file is a failure of that file, never of the job.
+2. ``map_batches(_decode)`` in CPU tasks (spread over the nodes), one file per
+   call: decode, resample and cut into segments (:func:`instsim.decode.decode_item`,
+   the local engine's code), streamed a chunk at a time. One row per segment (its
+   audio, span and level), then one end row per file (its segment count and
+   duration, or the pickled error that stopped decoding), so a bad file is a
+   failure of that file, never of the job.
 3. ``map_batches(_Embedder)`` in an ``ActorPoolStrategy`` pool: each actor loads
    the model once (on a GPU when ``num_gpus > 0``) and embeds ``batch_size``
    segments per forward pass, zero-padded to ``batch_size`` like the local
@@ -32,7 +33,7 @@ from __future__ import annotations
 import copy
 import logging
 import pickle
-from collections.abc import Generator, Iterable
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -135,6 +136,7 @@ def _pipeline(
     threads = engine.threads or 1
     gpus = engine.num_gpus
     actors = engine.num_workers or _default_actors(ray, gpus)
+    _check_cpus(ray, actors, threads, gpus)
     model = extractor.model
     if next(model.parameters()).device.type != "cpu":
         model = copy.deepcopy(model).to("cpu")
@@ -143,7 +145,14 @@ def _pipeline(
     blocks = max(1, min(len(items), max(64, len(items) // _FILES_PER_BLOCK)))
     ds = ray.data.from_items(items, override_num_blocks=blocks)
     ds = ds.map_batches(
-        _decode, fn_kwargs={"params": params}, batch_size=1, batch_format="numpy", num_cpus=1
+        _decode,
+        fn_kwargs={"params": params},
+        batch_size=1,
+        batch_format="numpy",
+        num_cpus=1,
+        # decoding reads files: spread it over the nodes. (A stage with its own remote
+        # args is also never fused into the actors by Ray Data: decoding stays in tasks.)
+        ray_remote_args_fn=_spread,
     )
     ds = ds.map_batches(
         _Embedder,
@@ -158,13 +167,27 @@ def _pipeline(
         compute=ray.data.ActorPoolStrategy(size=actors),
         num_cpus=threads,
         num_gpus=gpus or None,
-        # Ray Data's defaults for actors, said explicitly: a killed actor is restarted and
-        # its batches retried. Remote args unlike the decoding stage's also keep Ray Data
-        # from fusing decoding into the actors: decoding stays in CPU tasks.
-        max_restarts=-1,
-        max_task_retries=-1,
     )
     return ds, model_ref
+
+
+def _spread() -> dict[str, Any]:
+    return {"scheduling_strategy": "SPREAD"}
+
+
+def _check_cpus(ray: Any, actors: int, threads: int, gpus: float) -> None:
+    """CPU actors must leave a CPU for the decoding tasks, or the run would wait forever."""
+    from ..errors import ConfigError
+
+    cpus = int(ray.cluster_resources().get("CPU", 0))
+    need = (0 if gpus > 0 else actors * threads) + 1
+    if cpus < need:
+        raise ConfigError(
+            "num_workers",
+            f"{actors} network actor(s) x {threads} CPU(s) leave no CPU for decoding: the "
+            f"Ray cluster has {cpus} CPU(s) and needs {need}; use fewer actors (at most "
+            f"{max(0, (cpus - 1) // threads)}) or a larger cluster",
+        )
 
 
 def _default_actors(ray: Any, gpus: float) -> int:
@@ -176,61 +199,79 @@ def _default_actors(ray: Any, gpus: float) -> int:
 
 
 # ---- stage 2: decoding (a Ray task per block of files) --------------------------------------
-def _decode(batch: dict[str, np.ndarray], params: Any) -> dict[str, np.ndarray]:
-    """Decode the files of ``batch`` into one row per segment (a failure: one error row).
+def _decode(batch: dict[str, np.ndarray], params: Any) -> Iterator[dict[str, np.ndarray]]:
+    """Decode the files of ``batch``: one row per segment, then one end row per file.
 
-    Columns: ``index`` (input position), ``seg`` (segment number, -1 on an error
-    row), ``audio`` ``(n, segment_length)`` float32, ``start``/``end`` (samples),
-    ``rms_db``, ``n_segments`` and ``duration`` of the track, ``error`` (the
-    pickled :class:`InstsimError`, empty when none).
+    Segments are yielded a chunk at a time (:class:`~instsim.decode.Segments`), so
+    memory holds one chunk, not a whole file. Columns: ``index`` (input position),
+    ``seg`` (segment number; -1 on the end row), ``audio`` ``(n, segment_length)``
+    float32 (zeros on the end row), ``start``/``end`` [samples], ``rms_db``
+    [dBFS], and on the end row the track's ``n_segments`` and ``duration`` [s]
+    and ``error`` (the pickled :class:`InstsimError` that stopped decoding; empty
+    when none, and on segment rows).
     """
     from ..decode import Finished, decode_item
 
     length = params.segmentation.length
-    cols: dict[str, list[Any]] = {k: [] for k in _COLUMNS}
     for index, path in zip(batch["index"], batch["path"]):
         index, path = int(index), str(path)
-        audio: list[np.ndarray] = []
-        spans: list[np.ndarray] = []
-        rms: list[np.ndarray] = []
+        n = 0
         duration = 0.0
         error = b""
         try:
             for msg in decode_item(index, path, params):
                 if isinstance(msg, Finished):
                     duration = msg.duration
-                else:
-                    audio.append(msg.audio)
-                    spans.append(msg.spans)
-                    rms.append(msg.rms_db)
-        except InstsimError as exc:
+                    continue
+                k = len(msg.audio)
+                yield _rows(
+                    index,
+                    np.arange(n, n + k),
+                    msg.audio,
+                    msg.spans,
+                    msg.rms_db,
+                    n_segments=0,
+                    duration=0.0,
+                    error=b"",
+                )
+                n += k
+        except InstsimError as exc:  # a bad file: its end row says why, the job goes on
             error = pickle.dumps(exc)
-        if error or not audio:  # an error, or no segment at all (judged silent by the driver)
-            _row(cols, index, -1, np.zeros(length, np.float32), (0, 0), 0.0, 0, duration, error)
-            continue
-        a, s, r = np.concatenate(audio), np.concatenate(spans), np.concatenate(rms)
-        for j in range(len(a)):
-            _row(cols, index, j, a[j], s[j], r[j], len(a), duration, b"")
+        yield _rows(
+            index,
+            np.array([-1]),
+            np.zeros((1, length), np.float32),
+            np.zeros((1, 2), np.int64),
+            np.zeros(1),
+            n_segments=n,
+            duration=duration,
+            error=error,
+        )
+
+
+def _rows(
+    index: int,
+    seg: np.ndarray,
+    audio: np.ndarray,
+    spans: np.ndarray,
+    rms_db: np.ndarray,
+    *,
+    n_segments: int,
+    duration: float,
+    error: bytes,
+) -> dict[str, np.ndarray]:
+    k = len(seg)
     return {
-        "index": np.array(cols["index"], dtype=np.int64),
-        "seg": np.array(cols["seg"], dtype=np.int64),
-        "audio": np.stack(cols["audio"]).astype(np.float32, copy=False),
-        "start": np.array(cols["start"], dtype=np.int64),
-        "end": np.array(cols["end"], dtype=np.int64),
-        "rms_db": np.array(cols["rms_db"], dtype=np.float64),
-        "n_segments": np.array(cols["n_segments"], dtype=np.int64),
-        "duration": np.array(cols["duration"], dtype=np.float64),
-        "error": np.array(cols["error"], dtype=object),
+        "index": np.full(k, index, dtype=np.int64),
+        "seg": seg.astype(np.int64),
+        "audio": np.asarray(audio, dtype=np.float32),
+        "start": spans[:, 0].astype(np.int64),
+        "end": spans[:, 1].astype(np.int64),
+        "rms_db": np.asarray(rms_db, dtype=np.float64),
+        "n_segments": np.full(k, n_segments, dtype=np.int64),
+        "duration": np.full(k, duration, dtype=np.float64),
+        "error": np.array([error] * k, dtype=object),
     }
-
-
-_COLUMNS = ("index", "seg", "audio", "start", "end", "rms_db", "n_segments", "duration", "error")
-
-
-def _row(cols: dict[str, list[Any]], *values: Any) -> None:
-    index, seg, audio, span, rms_db, n, duration, error = values
-    for k, v in zip(_COLUMNS, (index, seg, audio, span[0], span[1], rms_db, n, duration, error)):
-        cols[k].append(v)
 
 
 # ---- stage 3: the network (an actor pool) ---------------------------------------------------
@@ -282,8 +323,8 @@ class _Embedder:
 class _Track:
     """Segments of one input received so far (keyed by segment number: repeats ignored)."""
 
-    n_segments: int
-    duration: float
+    n_segments: int | None = None  # known from the track's end row
+    duration: float = 0.0
     parts: dict[int, tuple[np.ndarray, int, int, float]] = field(default_factory=dict)
 
 
@@ -306,16 +347,16 @@ def _gather(
                 ready[k] = TrackResult(k, todo[k], error=pickle.loads(err))
                 tracks.pop(k, None)
                 continue
-            t = tracks.get(k)
-            if t is None:
-                t = tracks[k] = _Track(int(b["n_segments"][i]), float(b["duration"][i]))
+            t = tracks.setdefault(k, _Track())
             seg = int(b["seg"][i])
             if seg >= 0:
                 t.parts.setdefault(
                     seg,
                     (b["emb"][i], int(b["start"][i]), int(b["end"][i]), float(b["rms_db"][i])),
                 )
-            if len(t.parts) >= t.n_segments:
+            else:  # the end row: how many segments to wait for
+                t.n_segments, t.duration = int(b["n_segments"][i]), float(b["duration"][i])
+            if t.n_segments is not None and len(t.parts) >= t.n_segments:
                 ready[k] = _result(extractor, k, todo[k], t)
                 del tracks[k]
         while next_out in ready:
