@@ -47,6 +47,7 @@ TABLE = "embeddings.parquet"
 def local_ray() -> Iterator[None]:
     """One local Ray for the module (2 CPUs, no dashboard); the engine joins it."""
     ray.init(
+        address="local",  # a new Ray of its own, never one already running on the machine
         num_cpus=2,
         include_dashboard=False,
         logging_level="WARNING",
@@ -213,6 +214,8 @@ def test_killing_the_actor_mid_run_loses_and_duplicates_nothing(
         done = len(list(parts.glob("*.parquet"))) if parts.is_dir() else 0
         pids = _actor_pids()
         if pids and 1 <= done < n:  # the actor has embedded some tracks, not all
+            with open(f"/proc/{pids[0]}/cmdline", "rb") as f:
+                assert b"_decode" not in f.read()  # decoding runs in tasks, not in the actor
             os.kill(pids[0], signal.SIGKILL)
             killed.append(pids[0])
         time.sleep(0.02)

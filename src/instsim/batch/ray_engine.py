@@ -50,6 +50,9 @@ __all__ = ["ray_results"]
 
 #: Files per input block: a block is one decoding task's list of files.
 _FILES_PER_BLOCK = 16
+#: Memory reserved per decoding task [bytes]: one decoded block and one chunk of
+#: segments, with room to spare.
+_DECODE_MEMORY = 256 * 2**20
 
 
 def ray_results(
@@ -150,9 +153,10 @@ def _pipeline(
         batch_size=1,
         batch_format="numpy",
         num_cpus=1,
-        # decoding reads files: spread it over the nodes. (A stage with its own remote
-        # args is also never fused into the actors by Ray Data: decoding stays in tasks.)
-        ray_remote_args_fn=_spread,
+        # a logical reservation (a node runs no more decoders than its memory holds);
+        # requirements unlike the actors' also keep Ray Data from fusing decoding into
+        # the actors: decoding stays in CPU tasks (spread over the nodes: Ray Data's default)
+        memory=_DECODE_MEMORY,
     )
     ds = ds.map_batches(
         _Embedder,
@@ -169,10 +173,6 @@ def _pipeline(
         num_gpus=gpus or None,
     )
     return ds, model_ref
-
-
-def _spread() -> dict[str, Any]:
-    return {"scheduling_strategy": "SPREAD"}
 
 
 def _check_cpus(ray: Any, actors: int, threads: int, gpus: float) -> None:
