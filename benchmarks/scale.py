@@ -6,9 +6,10 @@ once per configuration, each in a fresh process, in this order:
 
 * **local**: the default engine (``--workers 0``: one decoding thread, the network on
   the cores left).
-* **ray, N actors** for each ``--actors N``: ``engine="ray"``, a local Ray started by
-  the run (so its start-up is counted), decoding in Ray tasks, the network in ``N``
-  actors (1 CPU and 1 torch thread each).
+* **ray, N actors** for each ``--actors N``: ``engine="ray"`` on a local Ray started
+  for the run with ``N + 1`` logical CPUs (its start-up and shutdown are counted):
+  decoding in Ray tasks, the network in ``N`` actors (1 CPU and 1 torch thread each).
+  On 2 cores, 2 actors oversubscribe the machine (3 busy processes on 2 cores).
 
 The model (a randomly initialised full-size U-Net CSN; speed does not depend on the
 weights) is loaded before the clock starts. Reported per run: wall time of
@@ -74,7 +75,21 @@ def one_main(engine: str, actors: int, model: str, out: str, batch_size: int, ro
     clock = Clock()
     kw = {"engine": "ray", "num_workers": actors} if engine == "ray" else {"workers": 0}
     t0 = time.perf_counter()
+    if engine == "ray":
+        # the local Ray the engine would start, with one logical CPU per actor plus one
+        # for decoding (more than the machine has when actors >= cores: oversubscribed)
+        import ray
+
+        ray.init(
+            address="local",
+            num_cpus=actors + 1,
+            include_dashboard=False,
+            logging_level="WARNING",
+            _system_config={"worker_niceness": 0},
+        )
     s = extract_batch([root], out, ext, batch_size=batch_size, reporter=clock, **kw)
+    if engine == "ray":
+        ray.shutdown()
     wall = time.perf_counter() - t0
     first = clock.t[0][0] - t0 if clock.t else float("nan")
     tail_audio = sum(sec for _, sec in clock.t[1:])
