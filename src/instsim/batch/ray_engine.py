@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import pickle
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -83,6 +84,7 @@ def ray_results(
         ``error`` set for an input that failed (decoding, silence, or a lost worker).
     """
     import ray
+    import ray.data
 
     from ..decode import DecodeParams
 
@@ -94,6 +96,9 @@ def ray_results(
     quiet = logging.getLogger("ray.data")
     level = quiet.level
     quiet.setLevel(logging.WARNING)  # no "execution finished" lines under instsim's bar
+    ctx = ray.data.DataContext.get_current()
+    before = ctx.enable_progress_bars, ctx.print_on_execution_start
+    ctx.enable_progress_bars = ctx.print_on_execution_start = False  # instsim draws its own bar
     try:
         # the model's object ref lives as long as the run: a restarted actor reads it again
         ds, _model_ref = _pipeline(
@@ -102,6 +107,7 @@ def ray_results(
         yield from _gather(extractor, todo, ds.iter_batches(batch_size=None, batch_format="numpy"))
     finally:
         quiet.setLevel(level)
+        ctx.enable_progress_bars, ctx.print_on_execution_start = before
         if started:
             ray.shutdown()
 
@@ -111,7 +117,14 @@ def _connect(ray: Any, address: str | None) -> bool:
     if ray.is_initialized():
         return False
     if address is not None:
-        ray.init(address=address, logging_level=logging.WARNING)
+        from ..errors import ConfigError
+
+        try:
+            ray.init(address=address, logging_level=logging.WARNING)
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            raise ConfigError(
+                "address", f"cannot join the Ray cluster at {address!r}: {exc}"
+            ) from None
         return True
     # a local Ray for this run: its workers do the command's work, so they run at the
     # command's priority (Ray's default starts workers at nice 15, starved on a busy machine)
@@ -133,9 +146,6 @@ def _pipeline(
     batch_size: int,
 ) -> tuple[Any, Any]:
     """The dataset of embedded segments (decode tasks, then the actor pool), and the model's ref."""
-    ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = False  # instsim draws its own bar
-    ctx.print_on_execution_start = False
     threads = engine.threads or 1
     gpus = engine.num_gpus
     actors = engine.num_workers or _default_actors(ray, gpus)
@@ -144,7 +154,8 @@ def _pipeline(
     if next(model.parameters()).device.type != "cpu":
         model = copy.deepcopy(model).to("cpu")
     model_ref = ray.put((model, extractor.model_id, extractor.revision))
-    items = [{"index": i, "path": p} for i, p in enumerate(todo)]
+    # absolute paths: a worker's current folder is not the driver's
+    items = [{"index": i, "path": os.path.abspath(p)} for i, p in enumerate(todo)]
     blocks = max(1, min(len(items), max(64, len(items) // _FILES_PER_BLOCK)))
     ds = ray.data.from_items(items, override_num_blocks=blocks)
     ds = ds.map_batches(
