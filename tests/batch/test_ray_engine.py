@@ -287,6 +287,9 @@ def test_engine_options_are_checked_at_the_door(
         make_engine("ray", num_gpus=-1)
     with pytest.raises(ConfigError, match="num_workers"):
         make_engine("ray", num_workers=0)
+    help_text = CliRunner().invoke(main, ["extract", "--help"]).output
+    for option in ("--engine", "--address", "--num-workers", "--num-gpus", "instsim[ray]"):
+        assert option in help_text
     out = tmp_path / "out"
     base = [str(songs), "-o", str(out), "--model", str(model_dir)]
     for args, text in (

@@ -200,6 +200,8 @@ def extract(
             raise UsageError("--device cuda: CUDA is not available here; valid: 'cpu', 'auto'")
         ext = Extractor.from_pretrained(model, revision=revision, device=device)
         ext.resolve_focus(list(focus) if focus else None)  # exit 2 before any work
+        if workers is None:  # the ray engine decodes in Ray tasks, not local processes
+            workers = 0 if engine == "ray" else default_workers(str(ext.device))
         summary = extract_batch(
             inputs,
             output_dir,
@@ -211,11 +213,7 @@ def extract(
             segment_seconds=segment_seconds,
             hop_seconds=hop_seconds,
             batch_size=batch_size,
-            workers=0
-            if engine == "ray"
-            else default_workers(str(ext.device))
-            if workers is None
-            else workers,
+            workers=workers,
             overwrite=overwrite,
             engine=engine,
             address=address,
