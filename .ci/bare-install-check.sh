@@ -17,7 +17,7 @@ fi
 "$venv/bin/pip" install "${pip_q[@]}" --no-deps --force-reinstall "$repo"   # this checkout
 
 # it must really be bare: none of the extras' distinctive modules importable
-for module in fluidsynth pyarrow matplotlib; do
+for module in fluidsynth pyarrow matplotlib ray; do
   if "$venv/bin/python" -c "import $module" 2>/dev/null; then
     echo "bare-install-check: $module is installed in $venv; not a plain install" >&2
     exit 1
@@ -52,6 +52,8 @@ n=$(find "$work/features" -name '*.npz' | wc -l)
 [ "$n" -eq 4 ] || { echo "FAIL: extract wrote $n npz files, expected 4" >&2; failed=1; }
 expect 2 "pip install 'instsim[parquet]'" -- "$instsim" extract "$repo/examples/audio" -o "$work/p" --format parquet
 [ ! -e "$work/p" ] || { echo "FAIL: extract --format parquet created $work/p" >&2; failed=1; }
+expect 2 "pip install 'instsim[ray]'" -- "$instsim" extract "$repo/examples/audio" -o "$work/r" --engine ray
+[ ! -e "$work/r" ] || { echo "FAIL: extract --engine ray created $work/r" >&2; failed=1; }
 expect 2 "pip install 'instsim[synth]'" -- "$instsim" synth --out "$work/synth" --songs 1 --seconds 2
 [ ! -e "$work/synth" ] || { echo "FAIL: synth created $work/synth" >&2; failed=1; }
 expect 0 "Usage:" -- "$instsim" synth --help

@@ -34,6 +34,7 @@ from .errors import (
     SearchIndexError,
     SilentAudioError,
     UnknownInstrumentError,
+    WorkerLostError,
 )
 from .instruments import INSTRUMENTS
 
@@ -63,6 +64,7 @@ __all__ = [
     "SilentAudioError",
     "TrackEmbedding",
     "UnknownInstrumentError",
+    "WorkerLostError",
     "__version__",
     "audio_info",
     "embed",

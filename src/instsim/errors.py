@@ -31,6 +31,7 @@ __all__ = [
     "SearchIndexError",
     "SilentAudioError",
     "UnknownInstrumentError",
+    "WorkerLostError",
 ]
 
 
@@ -219,3 +220,15 @@ class SearchIndexError(InstsimError, OSError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"cannot open search index {self.path!r}: {reason}")
+
+
+class WorkerLostError(InstsimError, RuntimeError):
+    """The Ray engine got no result for an input: its worker was lost more often than
+    Ray retries (``instsim extract --engine ray``; rerunning redoes the input)."""
+
+    def __init__(self, path: object) -> None:
+        self.path = str(path)
+        super().__init__(
+            f"the Ray cluster returned no embedding for {self.path!r} (its worker was lost "
+            "and not retried); rerun the command to redo it"
+        )

@@ -670,25 +670,34 @@ class _Consumer:
             yield res
 
     def result(self, k: int, t: _Assembly) -> TrackResult:
-        if t.error is not None:
-            return TrackResult(k, t.source, error=t.error)
-        cfg = self.ext.config
-        rms_db = np.concatenate(t.rms_db) if t.rms_db else np.zeros(0)
-        silent = silence_mask(rms_db, cfg.silence_range_db, cfg.silence_floor_db)
-        if silent.all():
-            return TrackResult(k, t.source, error=SilentAudioError(t.source, cfg.silence_floor_db))
-        spans = np.concatenate(t.spans).astype(np.float64)
-        te = TrackEmbedding(
-            source=t.source,
-            raw=np.stack(t.emb).astype(np.float32),
-            timestamps=spans.reshape(-1, 2) / self.ext.sample_rate,
-            silent=silent,
-            instruments=self.ext.instruments,
-            subspace_dim=self.ext.subspace_dim,
-            duration=t.duration,
-            rms_db=rms_db,
-        )
-        return TrackResult(k, t.source, embedding=te)
+        return _track_result(self.ext, k, t)
+
+
+def _track_result(ext: Extractor, k: int, t: _Assembly) -> TrackResult:
+    """The result of input ``k`` once every segment is embedded: silence gated, or its error.
+
+    Shared by :class:`_Consumer` and the Ray engine (:mod:`instsim.batch.ray_engine`),
+    so both decide silence and build :class:`TrackEmbedding` the same way.
+    """
+    if t.error is not None:
+        return TrackResult(k, t.source, error=t.error)
+    cfg = ext.config
+    rms_db = np.concatenate(t.rms_db) if t.rms_db else np.zeros(0)
+    silent = silence_mask(rms_db, cfg.silence_range_db, cfg.silence_floor_db)
+    if silent.all():
+        return TrackResult(k, t.source, error=SilentAudioError(t.source, cfg.silence_floor_db))
+    spans = np.concatenate(t.spans).astype(np.float64)
+    te = TrackEmbedding(
+        source=t.source,
+        raw=np.stack(t.emb).astype(np.float32),
+        timestamps=spans.reshape(-1, 2) / ext.sample_rate,
+        silent=silent,
+        instruments=ext.instruments,
+        subspace_dim=ext.subspace_dim,
+        duration=t.duration,
+        rms_db=rms_db,
+    )
+    return TrackResult(k, t.source, embedding=te)
 
 
 _cache: dict[tuple[str, str], Extractor] = {}

@@ -1,6 +1,6 @@
 """Optional dependencies: which ``pip install 'instsim[extra]'`` provides what.
 
-A plain ``pip install instsim`` embeds, extracts (npz), trains and evaluates. Four
+A plain ``pip install instsim`` embeds, extracts (npz), trains and evaluates. Five
 features need an extra; each says so at its door, before any work, with a
 :class:`~instsim.errors.MissingExtraError` (exit 2 on the command line):
 
@@ -14,6 +14,7 @@ parquet    pyarrow (pyarrow)               ``instsim extract --format parquet``
 plots      matplotlib (matplotlib)         the t-SNE figures of ``instsim evaluate``; without
                                            it the report is written and the figures skipped
 search     faiss (faiss-cpu)               ``instsim index``, ``instsim search``, :class:`instsim.Index`
+ray        ray (ray[data])                 ``instsim extract --engine ray`` (scale-out on Ray Data)
 =========  ==============================  ==============================================
 
 The table matches ``[project.optional-dependencies]`` in ``pyproject.toml`` (a test
@@ -38,6 +39,7 @@ EXTRAS: dict[str, dict[str, str]] = {
     "parquet": {"pyarrow": "pyarrow"},
     "plots": {"matplotlib": "matplotlib"},
     "search": {"faiss": "faiss-cpu"},
+    "ray": {"ray": "ray"},
 }
 
 
@@ -62,7 +64,7 @@ def require(extra: str, feature: str) -> None:
 
     Parameters
     ----------
-    extra : {"synth", "parquet", "plots", "search"}
+    extra : {"synth", "parquet", "plots", "search", "ray"}
     feature : str
         What needs it, for the message (``"instsim synth"``).
     """

@@ -13,6 +13,9 @@ module:
 * :mod:`.staging`: atomic writes through ``OUTDIR/.instsim`` and the run's lock.
 * :mod:`.sinks`: the :class:`Sink` protocol and the formats registered by name
   (``npz``: one file per track; ``parquet``: one table).
+* :mod:`.engine`: where decoding and the network run: this process
+  (:class:`LocalEngine`, the default) or a Ray cluster (:class:`RayEngine`,
+  :mod:`.ray_engine`, needs ``instsim[ray]``; ray is imported only then).
 * :mod:`.run`: :func:`extract_batch`, which ties them together: it skips inputs
   whose outputs are up to date, records bad inputs in ``failures.jsonl`` and
   carries on.
@@ -26,6 +29,7 @@ one.
 
 from __future__ import annotations
 
+from .engine import ENGINES, LocalEngine, RayEngine, make_engine
 from .inputs import InputCollection, InputItem, InputProblem, safe_output_path
 from .progress import BatchSummary, Reporter, StageProgress, TqdmReporter
 from .provenance import RunParams, model_digest
@@ -40,6 +44,7 @@ FORMATS: tuple[str, ...] = tuple(SINKS)
 
 __all__ = [
     "AGGREGATES",
+    "ENGINES",
     "FAILURES_NAME",
     "FORMATS",
     "SINKS",
@@ -49,6 +54,8 @@ __all__ = [
     "InputCollection",
     "InputItem",
     "InputProblem",
+    "LocalEngine",
+    "RayEngine",
     "Reporter",
     "RunParams",
     "Sink",
@@ -57,6 +64,7 @@ __all__ = [
     "default_threads",
     "default_workers",
     "extract_batch",
+    "make_engine",
     "model_digest",
     "register_sink",
     "safe_output_path",

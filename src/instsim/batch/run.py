@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING
 
 from .. import _validate
 from ..errors import ConfigError, InstsimError
+from .engine import ENGINES, _cores, default_threads, make_engine
 from .inputs import InputCollection, InputItem, InputProblem
 from .progress import BatchSummary, Reporter
 from .provenance import RunParams, dumps, source_stamp
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "AGGREGATES",
+    "ENGINES",
     "FAILURES_NAME",
     "default_threads",
     "default_workers",
@@ -41,13 +43,6 @@ __all__ = [
 #: ``"mean"``: one vector per track; ``"none"``: one per segment.
 AGGREGATES = ("mean", "none")
 FAILURES_NAME = "failures.jsonl"
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def default_workers(device: str = "cpu") -> int:
@@ -62,20 +57,6 @@ def default_workers(device: str = "cpu") -> int:
     if device.startswith("cuda"):
         return max(1, n - 1)
     return 0 if n <= 2 else max(1, n // 4)
-
-
-def _env_threads() -> bool:
-    """The user chose torch's thread count through the environment."""
-    return any(os.environ.get(v) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"))
-
-
-def default_threads(workers: int) -> int:
-    """Threads for the network on a CPU: the cores the decoders leave free (at least 1).
-
-    Oversubscribed cores hurt: torch's thread pool waits on its slowest thread,
-    so a decoder stealing a core from it stalls every forward pass.
-    """
-    return max(1, _cores() - max(1, workers))
 
 
 def extract_batch(
@@ -95,6 +76,10 @@ def extract_batch(
     overwrite: bool = False,
     fail_fast: bool = False,
     reporter: Reporter | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    num_workers: int | None = None,
+    num_gpus: float = 0.0,
 ) -> BatchSummary:
     """Embed a collection of audio files into ``output_dir``.
 
@@ -122,11 +107,12 @@ def extract_batch(
     batch_size : int > 0
         Segments per forward pass (segments of several files share a batch).
     workers : int >= 0
-        Decoding processes (0: one background thread).
+        Local engine: decoding processes (0: one background thread).
     threads : int > 0 or None
-        Torch threads for the network during the run (restored afterwards);
-        ``None``: :func:`default_threads` on a CPU unless ``OMP_NUM_THREADS`` is
-        set, unchanged on a GPU.
+        Local engine: torch threads for the network during the run (restored
+        afterwards); ``None``: :func:`default_threads` on a CPU unless
+        ``OMP_NUM_THREADS`` is set, unchanged on a GPU. Ray engine: CPUs and
+        torch threads of each network actor (``None``: 1).
     overwrite : bool
         Redo every input, even those with up-to-date outputs.
     fail_fast : bool
@@ -134,6 +120,17 @@ def extract_batch(
         the finished tracks are kept for the next run).
     reporter : Reporter or None
         Progress events (:class:`TqdmReporter` draws a bar).
+    engine : {"local", "ray"}
+        Where decoding and the network run (:mod:`~instsim.batch.engine`): this
+        process, or a Ray cluster (needs ``instsim[ray]``). Outputs, failures,
+        resume and the summary are the same either way.
+    address : str or None
+        Ray engine: the cluster to join; ``None``: a local Ray for the run.
+    num_workers : int > 0 or None
+        Ray engine: network actors (each loads the model once); ``None``: one per
+        GPU with ``num_gpus``, else half the cluster's CPUs.
+    num_gpus : float >= 0
+        Ray engine: GPUs per network actor (0: CPU actors).
 
     Returns
     -------
@@ -143,8 +140,10 @@ def extract_batch(
     ------
     ConfigError
         Bad ``fmt`` (or its extra not installed), ``aggregate``, segment
-        parameters, ``batch_size``, ``workers`` or ``threads``; an output folder
-        that is a file or is in use by another run.
+        parameters, ``batch_size``, ``workers``, ``threads`` or engine option; an
+        output folder that is a file or is in use by another run.
+    MissingExtraError
+        ``engine="ray"`` without ``instsim[ray]`` installed.
     UnknownInstrumentError
         ``focus`` names a sub-space the model does not have.
     """
@@ -152,9 +151,14 @@ def extract_batch(
     make_sink = sink_factory(fmt)
     run = _run_params(extractor, focus, aggregate, segment_seconds, hop_seconds)
     batch_size = _validate.positive_int("batch_size", batch_size)
-    workers = _validate.integer("workers", workers, minimum=0)
-    if threads is not None:
-        threads = _validate.positive_int("threads", threads)
+    runner = make_engine(
+        engine,
+        workers=workers,
+        threads=threads,
+        address=address,
+        num_workers=num_workers,
+        num_gpus=num_gpus,
+    )
     outdir = _output_folder(output_dir)
     staging = Staging(outdir)
     staging.open()
@@ -168,18 +172,7 @@ def extract_batch(
         reporter.start(collection.count() if reporter.wants_total else None)
         outcome = _Outcome(sink, summary, reporter, failures, fail_fast)
         queue = _Queue(collection, sink, overwrite)
-        with _torch_threads(extractor, threads, workers):
-            results = extractor.embed_files(
-                queue.paths(),
-                segment_seconds=run.segment_seconds,
-                hop_seconds=run.hop_seconds,
-                batch_size=batch_size,
-                on_error="return",
-                workers=workers,
-                prefetch_segments=max(64, 2 * batch_size),  # two batches ahead: overlap
-                pad_batches=True,  # same-shape passes: bit-identical however files are batched
-            )
-            _write_results(results, queue, outcome)
+        _write_results(runner.results(extractor, queue.paths(), run, batch_size), queue, outcome)
         if not summary.stopped:
             queue.settle(outcome)  # problems and skips after the last embedded input
         if not summary.stopped:
@@ -344,22 +337,6 @@ class _Queue:
     def settle(self, outcome: _Outcome) -> None:
         """Settle the skips and problems left after the last embedded input."""
         self.next_embedded(outcome)
-
-
-@contextlib.contextmanager
-def _torch_threads(extractor: Extractor, threads: int | None, workers: int) -> Iterator[None]:
-    """Set torch's thread count for the run (see :func:`default_threads`), restore it after."""
-    import torch
-
-    before = torch.get_num_threads()
-    if threads is None and extractor.device.type == "cpu" and not _env_threads():
-        threads = default_threads(workers)
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _write_results(

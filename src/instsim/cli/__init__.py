@@ -44,6 +44,7 @@ NEEDS_EXTRA: dict[str, tuple[tuple[str, str, Callable[[dict[str, Any]], bool]], 
     "synth": (("synth", "instsim synth", lambda params: True),),
     "extract": (
         ("parquet", "instsim extract --format parquet", lambda p: p.get("fmt") == "parquet"),
+        ("ray", "instsim extract --engine ray", lambda p: p.get("engine") == "ray"),
     ),
     "index": (("search", "instsim index", lambda params: True),),
     "search": (("search", "instsim search", lambda params: True),),

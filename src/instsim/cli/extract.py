@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..batch import AGGREGATES, FORMATS, TqdmReporter, default_workers, extract_batch
+from ..batch import AGGREGATES, ENGINES, FORMATS, TqdmReporter, default_workers, extract_batch
 from ._common import UsageError, usage_errors
 
 _EPILOG = """\b
@@ -33,6 +33,8 @@ Examples:
   instsim extract music/ -o embeddings/
   instsim extract music/ -o emb/ --format parquet --aggregate none --focus bass
   find /data -name '*.flac' | instsim extract --from-list - -o emb/ --model ./my-model
+  instsim extract /shared/music -o /shared/emb --format parquet --engine ray \\
+      --address auto --num-workers 8 --num-gpus 1     (needs instsim[ray]; docs/scale.md)
 """
 
 
@@ -115,6 +117,34 @@ Examples:
     show_default=True,
     help="Where the network runs (auto: CUDA when available).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="local",
+    show_default=True,
+    help="local: this process; ray: decoding in Ray tasks and the network in Ray "
+    "actors, on a local Ray or the cluster at --address (needs instsim[ray]).",
+)
+@click.option(
+    "--address",
+    metavar="ADDR",
+    default=None,
+    help="Ray engine: join this cluster ('auto', 'HOST:6379', 'ray://HOST:10001'). "
+    "[default: start a local Ray]",
+)
+@click.option(
+    "--num-workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Ray engine: network actors, each loading the model once. "
+    "[default: one per GPU with --num-gpus, else half the cluster's CPUs]",
+)
+@click.option(
+    "--num-gpus",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="Ray engine: GPUs per network actor (0: CPU actors; 0.5: two share a GPU). [default: 0]",
+)
 @click.option("--overwrite", is_flag=True, help="Redo every input, even up-to-date ones.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first input that fails.")
 @click.option(
@@ -134,6 +164,10 @@ def extract(
     batch_size: int,
     workers: int | None,
     device: str,
+    engine: str,
+    address: str | None,
+    num_workers: int | None,
+    num_gpus: float,
     overwrite: bool,
     fail_fast: bool,
     quiet: bool,
@@ -146,6 +180,17 @@ def extract(
     """
     if not inputs and not lists:
         raise UsageError("give at least one INPUT file or folder, or --from-list FILE")
+    if engine == "local":
+        for name, value in (("--address", address), ("--num-workers", num_workers)):
+            if value is not None:
+                raise UsageError(f"{name} is an option of the ray engine; add --engine ray")
+        if num_gpus:
+            raise UsageError("--num-gpus is an option of the ray engine; add --engine ray")
+    elif workers is not None:
+        raise UsageError(
+            "--workers is an option of the local engine; with --engine ray decoding runs in "
+            "Ray tasks (choose the network actors with --num-workers)"
+        )
     with usage_errors():
         import torch
 
@@ -155,6 +200,8 @@ def extract(
             raise UsageError("--device cuda: CUDA is not available here; valid: 'cpu', 'auto'")
         ext = Extractor.from_pretrained(model, revision=revision, device=device)
         ext.resolve_focus(list(focus) if focus else None)  # exit 2 before any work
+        if workers is None:  # the ray engine decodes in Ray tasks, not local processes
+            workers = 0 if engine == "ray" else default_workers(str(ext.device))
         summary = extract_batch(
             inputs,
             output_dir,
@@ -166,8 +213,12 @@ def extract(
             segment_seconds=segment_seconds,
             hop_seconds=hop_seconds,
             batch_size=batch_size,
-            workers=default_workers(str(ext.device)) if workers is None else workers,
+            workers=workers,
             overwrite=overwrite,
+            engine=engine,
+            address=address,
+            num_workers=num_workers,
+            num_gpus=num_gpus,
             fail_fast=fail_fast,
             reporter=TqdmReporter(quiet=quiet),
         )
