@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -286,7 +288,24 @@ def lists_candidates(
     float32: the queries, zero outside the focused sub-spaces. Repeats and empty slots are -1.
     """
     q = np.ascontiguousarray(masked, dtype=np.float32)
-    return dedupe(np.concatenate([probe(*p, q, kk, nprobe) for p in probes], axis=1))
+    if len(probes) > 1 and len(q) < BATCH_MIN and (os.cpu_count() or 1) > 1:
+        # a few queries on several sub-spaces: one probe per core (faiss releases the GIL;
+        # OpenMP has nothing to split in one query's one or two lists)
+        parts = list(_pool().map(lambda p: probe(*p, q, kk, nprobe), probes))
+    else:
+        parts = [probe(*p, q, kk, nprobe) for p in probes]
+    return dedupe(np.concatenate(parts, axis=1))
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's probe threads (one per core), started on first use."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="instsim-probe")
+    return _POOL
 
 
 def dedupe(cand: np.ndarray) -> np.ndarray:
