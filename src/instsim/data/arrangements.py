@@ -681,14 +681,9 @@ def _to_seconds(
         if need_chord and not ctx.has_chord(t):
             continue
         s = t - ctx.offset + (rng.normal(0.0, jitter_s) if jitter_s > 0 else 0.0)
-        e = ctx.time_of(g + dur) - ctx.offset
-        s = max(0.0, s)
-        if s >= seconds - 0.05:
-            continue
-        e = min(max(e, s + 0.03), seconds)
-        out.append(
-            (round(s, 6), round(e, 6), int(np.clip(pitch, 0, 127)), int(np.clip(vel, 1, 127)))
-        )
+        note = C._clip_note(s, ctx.time_of(g + dur) - ctx.offset, pitch, vel, seconds)
+        if note is not None:
+            out.append(note)
     return C._fix_overlaps(out)
 
 

@@ -815,15 +815,22 @@ def _timing(
     out = []
     for start, dur, pitch, vel in notes:
         s = swung(start) + (rng.normal(0.0, jitter_s) if jitter_s > 0 else 0.0)
-        e = swung(start + dur)
-        s = max(0.0, s)
-        if s >= seconds - 0.05:
-            continue
-        e = min(max(e, s + 0.03), seconds)
-        out.append(
-            (round(s, 6), round(e, 6), int(np.clip(pitch, 0, 127)), int(np.clip(vel, 1, 127)))
-        )
+        note = _clip_note(s, swung(start + dur), pitch, vel, seconds)
+        if note is not None:
+            out.append(note)
     return _fix_overlaps(out)
+
+
+def _clip_note(
+    start: float, end: float, pitch: int, vel: int, seconds: float
+) -> tuple[float, float, int, int] | None:
+    """A note [s] clipped to a song of ``seconds``: at least 30 ms long, pitch and velocity
+    in MIDI range; ``None`` when it would start in the song's last 50 ms."""
+    s = max(0.0, start)
+    if s >= seconds - 0.05:
+        return None
+    e = min(max(end, s + 0.03), seconds)
+    return (round(s, 6), round(e, 6), int(np.clip(pitch, 0, 127)), int(np.clip(vel, 1, 127)))
 
 
 def _fix_overlaps(
