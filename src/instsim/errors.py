@@ -28,6 +28,7 @@ __all__ = [
     "ParameterError",
     "PluginContractError",
     "PluginNotFoundError",
+    "SamplePackError",
     "SearchIndexError",
     "SilentAudioError",
     "UnknownInstrumentError",
@@ -202,6 +203,24 @@ class ArrangementError(InstsimError, OSError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"cannot use POP909 song {self.path!r}: {reason}")
+
+
+class SamplePackError(InstsimError, OSError):
+    """A recorded-instrument sample pack (:mod:`instsim.data.sampler`) cannot be used.
+
+    Attributes
+    ----------
+    path : str
+        The pack folder or the file in it that is at fault.
+    reason : str
+        Why (empty folder, unparseable note name, unknown npm package, bad ``pack.yaml``
+        field, unreadable audio ...).
+    """
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot use sample pack {self.path!r}: {reason}")
 
 
 class DumpError(InstsimError, ValueError):
