@@ -279,6 +279,14 @@ def test_nearest_pitch_and_layer_are_chosen(tmp_path: Path) -> None:
     assert pack.choose(69, 80) == (69, 16)
 
 
+def test_covers_program_and_range(tmp_path: Path) -> None:
+    pack = SP.load_pack(make_pack(tmp_path / "p", {"C3": 48, "C5": 72}, meta={"programs": [40]}))
+    assert pack.covers(40) and not pack.covers(41)
+    assert pack.covers(40, [48 - SP.MAX_SHIFT, 60, 72 + SP.MAX_SHIFT])
+    assert not pack.covers(40, [60, 72 + SP.MAX_SHIFT + 1])
+    assert not pack.covers(40, [48 - SP.MAX_SHIFT - 1])
+
+
 def test_louder_velocity_is_louder(tmp_path: Path) -> None:
     single = SP.load_pack(make_pack(tmp_path / "single", {"A4": 69}))
     levels = [rms(single.render([(0.0, 0.5, 69, v)], SR, SR)) for v in (20, 60, 100, 127)]
@@ -376,11 +384,12 @@ def test_packs_render_covered_parts(packs: dict[str, Path]) -> None:
     assert [m["program_num"] for m in song.metadata["stems"].values()] == [
         m["program_num"] for m in plain.metadata["stems"].values()
     ]
-    covered = set(range(0, 8)) | set(range(24, 40))
+    keys = SP.load_pack(packs["keys"])
     n_pack = 0
     for stem in song.stems.values():
         meta = stem.metadata
-        if not meta["is_drum"] and meta["program_num"] in covered:
+        pitches = [n[2] for n in stem.part.notes]
+        if not meta["is_drum"] and keys.covers(meta["program_num"], pitches):
             assert meta["renderer"] == "sample-pack:keys" and meta["plugin_name"] == "keys"
             assert meta["render"]["pack_licence"] == "CC0"
             if stem.part.notes:
@@ -437,3 +446,17 @@ def test_cli_corpus_with_packs_and_resume_rules(tmp_path: Path, packs: dict[str,
     bad = CliRunner().invoke(main, [*args[:2], str(tmp_path / "y"), *args[3:],
                                     "--sample-pack-share", "0.3"])  # fmt: skip
     assert bad.exit_code == 2 and "sample_pack_share" in bad.output
+
+
+@pytest.mark.slow
+def test_synth_with_packs_without_its_extra_is_exit_2(
+    tmp_path: Path, packs: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "fluidsynth", None)
+    out = tmp_path / "c"
+    r = CliRunner().invoke(main, ["synth", "--out", str(out), "--songs", "1", "--seconds", "2",
+                                  "--sample-pack", str(packs["held"])])  # fmt: skip
+    assert r.exit_code == 2 and "pip install 'instsim[synth]'" in r.output
+    assert "warning" not in r.output and not out.exists()

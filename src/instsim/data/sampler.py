@@ -67,6 +67,7 @@ from ..errors import SamplePackError
 __all__ = [
     "AUDIO_SUFFIXES",
     "BUILTIN_PACKS",
+    "MAX_SHIFT",
     "PackInfo",
     "SamplePack",
     "cached_packs",
@@ -77,6 +78,10 @@ __all__ = [
 
 #: File name suffixes read as samples (case-insensitive).
 AUDIO_SUFFIXES: tuple[str, ...] = (".wav", ".flac", ".ogg", ".mp3")
+
+#: Farthest a part's notes may lie outside a pack's sampled range for the pack to play it
+#: (:meth:`SamplePack.covers`) [semitones].
+MAX_SHIFT = 7
 
 #: Default release fade after note-off for a ``pack.yaml`` pack without ``release_seconds`` [s].
 DEFAULT_RELEASE_S = 0.2
@@ -252,6 +257,13 @@ class SamplePack:
             "pitch_range": [self.pitches[0], self.pitches[-1]],
             "layers": list(self.layers),
         }
+
+    def covers(self, program: int, pitches: Iterable[int] = ()) -> bool:
+        """Whether the pack may play a part: its program is one of :attr:`programs` and
+        every pitch lies within :data:`MAX_SHIFT` semitones of the sampled range (a
+        bigger shift by resampling would change the timbre too much)."""
+        lo, hi = self.pitches[0] - MAX_SHIFT, self.pitches[-1] + MAX_SHIFT
+        return int(program) in self.programs and all(lo <= p <= hi for p in pitches)
 
     def choose(self, pitch: int, velocity: int) -> tuple[int, int]:
         """The ``(sampled pitch, layer)`` a note plays: nearest pitch, then nearest layer.

@@ -806,11 +806,12 @@ def _choose_pack(
     """The sample pack a melodic part is rendered with, or ``None`` (its SoundFont).
 
     Drawn from a stream of its own (nothing else reads it): with probability ``share``
-    one of the packs covering the part's program, uniformly.
+    one of the packs covering the part (:meth:`~instsim.data.sampler.SamplePack.covers`:
+    its program, every note within reach of the sampled range), uniformly.
     """
     if not packs or part.is_drum:
         return None
-    covering = [p for p in packs if part.program in p.programs]
+    covering = [p for p in packs if p.covers(part.program, [n[2] for n in part.notes])]
     if not covering:
         return None
     rng = np.random.default_rng([*seed_list, 0x5A3B, part.index])
@@ -879,8 +880,9 @@ def synthesize_song(
         Recorded-instrument sample packs (:mod:`instsim.data.sampler`; folders are read
         with :func:`~instsim.data.sampler.load_packs`, so velocity packages of one
         instrument merge). A melodic part whose General MIDI program some pack covers
-        is rendered, with probability ``sample_pack_share``, by one of the packs
-        covering it (drawn uniformly) instead of by its SoundFont; both draws come from
+        (and whose notes all lie within :data:`~instsim.data.sampler.MAX_SHIFT`
+        semitones of the pack's sampled range) is rendered, with probability
+        ``sample_pack_share``, by one of the packs covering it (drawn uniformly) instead of by its SoundFont; both draws come from
         a random stream of their own, so ``None`` or an empty list renders exactly as
         without the parameter. Drum parts never use them. FluidSynth's reverb and
         chorus are not applied to a pack's stem; the EQ and the production chain are.
