@@ -122,7 +122,7 @@ class PackInfo:
 
 
 _SALAMANDER = PackInfo(
-    "salamander-grand-piano", (0, 1), "CC BY 3.0",
+    "salamander-grand-piano", (0, 1, 2, 3), "CC BY 3.0",
     "Salamander Grand Piano V3 (Yamaha C5) by Alexander Holm, CC BY 3.0; "
     "OGG packaging @audio-samples/piano-velocity* by Jan Forst",
     0.25,
@@ -146,7 +146,7 @@ BUILTIN_PACKS: dict[str, PackInfo] = {
         for name, programs, release, held_out in (
             # training packs
             ("guitar-acoustic", (24, 25), 0.15, False),
-            ("guitar-electric", (26, 27), 0.15, False),
+            ("guitar-electric", (26, 27, 28), 0.15, False),
             ("bass-electric", (33, 34), 0.12, False),
             ("violin", (40, 41, 110), 0.25, False),
             ("flute", (73,), 0.15, False),
@@ -157,7 +157,7 @@ BUILTIN_PACKS: dict[str, PackInfo] = {
             ("organ", (16, 17, 18, 19), 0.08, False),
             ("harp", (46,), 0.4, False),
             # held out: test sets only
-            ("piano", (0, 1), 0.25, True),
+            ("piano", (0, 1, 2, 3), 0.25, True),
             ("guitar-nylon", (24,), 0.15, True),
             ("contrabass", (32, 43), 0.2, True),
             ("cello", (42,), 0.25, True),
