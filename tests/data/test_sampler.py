@@ -438,7 +438,7 @@ def test_cli_corpus_with_packs_and_resume_rules(tmp_path: Path, packs: dict[str,
     r = CliRunner().invoke(main, ["synth", "--out", str(tmp_path / "test"), "--songs", "1",
                                   "--seconds", "2", "--sr", str(SR), "--splits", "0,0,1",
                                   "--workers", "1", "--sample-pack", str(packs["held"])])  # fmt: skip
-    assert r.exit_code == 0 and "warning: held-out sample pack(s) held" in r.output
+    assert r.exit_code == 0 and "warning: held-out sample pack(s) held in use" in r.output
     # bad pack folders and a share without packs are usage errors
     bad = CliRunner().invoke(main, [*args[:2], str(tmp_path / "x"), *args[3:],
                                     "--sample-pack", str(tmp_path)])  # fmt: skip

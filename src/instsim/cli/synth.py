@@ -226,8 +226,8 @@ def synth(
             held = [p.name for p in load_packs(sample_packs) if p.held_out]
         if held:
             click.echo(
-                f"warning: held-out sample pack(s) {', '.join(held)}: for test sets only, "
-                "never for training corpora (docs/synth.md)",
+                f"warning: held-out sample pack(s) {', '.join(held)} in use: they are for "
+                "test sets only, never for training corpora (docs/synth.md)",
                 err=True,
             )
     with usage_errors(), tqdm(total=n_songs, unit="song", desc="synth", dynamic_ncols=True) as bar:

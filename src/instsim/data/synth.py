@@ -882,9 +882,9 @@ def synthesize_song(
         instrument merge). A melodic part whose General MIDI program some pack covers
         (and whose notes all lie within :data:`~instsim.data.sampler.MAX_SHIFT`
         semitones of the pack's sampled range) is rendered, with probability
-        ``sample_pack_share``, by one of the packs covering it (drawn uniformly) instead of by its SoundFont; both draws come from
-        a random stream of their own, so ``None`` or an empty list renders exactly as
-        without the parameter. Drum parts never use them. FluidSynth's reverb and
+        ``sample_pack_share``, by one of the packs covering it (drawn uniformly) instead
+        of by its SoundFont; both draws come from a random stream of their own, so
+        ``None`` or an empty list renders exactly as without the parameter. Drum parts never use them. FluidSynth's reverb and
         chorus are not applied to a pack's stem; the EQ and the production chain are.
         With packs, every stem's metadata records its ``renderer``
         (``soundfont:<file>``, ``sample-pack:<name>`` or ``hydrogen:<kit>``).
