@@ -123,6 +123,26 @@ def tuned_share(y: np.ndarray, sr: int, notes: list, shift: int = 0, n_windows: 
     return float(np.mean(shares)) if shares else float("nan")
 
 
+def label_check(root: Path) -> None:
+    """Each sample's estimated pitch (0.1-0.6 s after its onset) against its note name, for
+    every pack under ``root`` (Salamander: its loudest layer)."""
+    folders = sorted(d for d in root.iterdir() if (d / "package" / "package.json").is_file())
+    print("\n| pack | split | samples | estimate - name [semitones]: count |\n|---|---|---|---|")
+    for pack in SP.load_packs(folders):
+        top = max(pack.layers)
+        diffs = []
+        for (p, layer), f in sorted(pack.samples.items()):
+            if layer != top:
+                continue
+            clip = SP._decode(f, 48000)
+            seg = clip.y[round(0.1 * clip.sr) : round(0.6 * clip.sr)].astype(np.float64)
+            diffs.append(estimate_pitch(seg, clip.sr, p) - p)
+        vals, counts = np.unique(diffs, return_counts=True)
+        split = "held out" if pack.held_out else "training"
+        shown = ", ".join(f"{v:+d}: {c}" for v, c in zip(vals.tolist(), counts.tolist()))
+        print(f"| {pack.name} | {split} | {len(diffs)} | {shown} |")
+
+
 def check_corpus(out: Path) -> None:
     import pretty_midi
     import soundfile as sf
@@ -184,6 +204,7 @@ def main() -> None:
         sys.exit(f"missing pack folders (docs/synth.md says how to get them): {missing}")
     packs = SP.load_packs(folders)
     render_speed(packs)
+    label_check(args.root)
     with tempfile.TemporaryDirectory() as tmp:
         base = [sys.executable, "-m", "instsim", "synth", "--songs", str(args.songs),
                 "--seconds", str(args.seconds), "--seed", str(args.seed), "--workers", "1",
