@@ -324,15 +324,30 @@ def test_notes_overlap_add_and_render_is_deterministic(tmp_path: Path) -> None:
     assert np.array_equal(both, pack.render([(0.0, 1.0, 60, 90), (0.3, 1.2, 67, 90)], SR, 2 * SR))
 
 
-def test_long_note_after_short_ones_reads_more_of_the_sample(tmp_path: Path) -> None:
+def test_long_notes_read_more_and_nothing_depends_on_the_order(tmp_path: Path) -> None:
     folder = tmp_path / "p"
     make_pack(folder, {"A4": 69})
     sf.write(folder / "A4.flac", tone(69, seconds=8.0), FILE_SR)  # longer than the first read
     pack = SP.load_pack(folder)
-    short = pack.render([(0.0, 0.5, 70, 100)], SR, SR)
-    long = pack.render([(0.0, 7.0, 70, 100)], SR, 8 * SR)
-    assert np.allclose(long[: round(0.4 * SR)], short[: round(0.4 * SR)], atol=1e-4)
+    notes_short, notes_long = [(0.0, 0.5, 70, 100)], [(0.0, 7.0, 70, 100)]
+
+    def fresh() -> None:
+        SP._CACHE.items.clear()
+        SP._CACHE.nbytes = 0
+
+    fresh()
+    short = pack.render(notes_short, SR, SR)
+    long = pack.render(notes_long, SR, 8 * SR)  # grows the cached read and variant
     assert np.abs(long[round(6.5 * SR) : round(6.9 * SR)]).max() > 0.005
+    assert np.array_equal(pack.render(notes_short, SR, SR), short)  # now from the long variant
+    fresh()
+    assert np.array_equal(pack.render(notes_long, SR, 8 * SR), long)  # long first: the same
+    assert np.array_equal(pack.render(notes_short, SR, SR), short)
+    # unshifted, at the file's own rate too (no resampling)
+    fresh()
+    same_rate = pack.render([(0.0, 0.5, 69, 100)], FILE_SR, FILE_SR)
+    pack.render([(0.0, 7.0, 69, 100)], FILE_SR, 8 * FILE_SR)
+    assert np.array_equal(pack.render([(0.0, 0.5, 69, 100)], FILE_SR, FILE_SR), same_rate)
 
 
 # --- corpus integration

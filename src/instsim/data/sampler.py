@@ -89,9 +89,8 @@ DEFAULT_RELEASE_S = 0.2
 _NOTE_RE = re.compile(r"^(?P<letter>[A-Ga-g])(?P<acc>s|#|b)?(?P<oct>-?\d)(?:v(?P<layer>\d+))?$")
 _PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _ALTERNATE_TAKE = re.compile(r"^\S+ v\d+$")  # tonejs-instruments' "F2 v2.mp3"
-_FADE_OUT_S = 0.01  # fade at the end of every trimmed sample [s]
+_FADE_OUT_S = 0.01  # fade at the end of every sample [s]
 _TRIM_HEAD_DB = -60.0  # leading silence (MP3 encoder delay) below this, relative to the peak
-_TRIM_TAIL_DB = -70.0  # trailing tail below this is cut (memory) [dB re peak]
 _CACHE_BYTES = 384 * 2**20  # decoded and resampled samples kept per process
 
 
@@ -382,11 +381,14 @@ class _Clip:
 
 
 def _decode(path: Path, frames: int) -> _Clip:
-    """At least ``frames`` frames of a sample (trimmed, mono, at its own rate), or all of it.
+    """At least ``frames`` frames of a sample (mono, at its own rate), or all of it.
 
-    The leading silence (an MP3 encoder delay, a late onset) is skipped; a sample read to
-    its end also loses its tail below :data:`_TRIM_TAIL_DB` and ends with a short fade.
-    Reads grow by doubling, so a long note costs one longer read, not many.
+    The leading silence (an MP3 encoder delay, a late onset) is skipped: everything before
+    1 ms ahead of the first sample within :data:`_TRIM_HEAD_DB` of the peak of the first
+    :data:`_MIN_READ_S` seconds (of the whole file when those are silent). A sample read to
+    its end ends with a short fade. Reads start at the file's beginning and grow by
+    doubling, so a long note costs one longer read, and every read holds the same values
+    where they overlap: what a note sounds like never depends on what was played before.
     """
     key = ("raw", path)
     old = _CACHE.get(key)
@@ -396,44 +398,34 @@ def _decode(path: Path, frames: int) -> _Clip:
 
     try:
         with sf.SoundFile(str(path)) as fh:
-            sr = int(fh.samplerate)
-            offset = old.offset if old is not None else 0
-            want = max(frames, 2 * len(old.y) if old is not None else 0, round(_MIN_READ_S * sr))
-            fh.seek(offset)
+            sr, total = int(fh.samplerate), int(fh.frames)
+            first = round(_MIN_READ_S * sr)
+            skip = old.offset if old is not None else 0
+            want = max(frames, 2 * len(old.y) if old is not None else 0, first) + skip
             y = fh.read(want, dtype="float32", always_2d=True)
-            complete = offset + len(y) >= fh.frames
     except (RuntimeError, OSError) as exc:  # soundfile.LibsndfileError is a RuntimeError
         raise SamplePackError(path, f"unreadable audio: {exc}") from None
+    complete = len(y) < want or len(y) >= total
     y = y[:, 0] if y.shape[1] == 1 else y.sum(axis=1, dtype=np.float32) / np.float32(y.shape[1])
-    peak = float(np.abs(y).max(initial=0.0))
     if old is None:
+        head = np.abs(y[:first])
+        peak = float(head.max(initial=0.0))
+        if peak == 0.0 and not complete:  # a silent first stretch: the whole file decides
+            return _decode(path, total + 1)
+        if peak == 0.0 and y.size:
+            head = np.abs(y)
+            peak = float(head.max(initial=0.0))
         if y.size == 0 or peak == 0.0 or not math.isfinite(peak):
-            if not complete:  # a silent first stretch: read the whole file
-                return _decode_whole(path)
             raise SamplePackError(path, "the sample is empty, silent or not finite")
-        loud = np.flatnonzero(np.abs(y) >= peak * 10.0 ** (_TRIM_HEAD_DB / 20.0))
+        loud = np.flatnonzero(head >= peak * 10.0 ** (_TRIM_HEAD_DB / 20.0))
         skip = max(0, int(loud[0]) - round(0.001 * sr))
-        y = y[skip:]
-        offset = skip
+    y = np.array(y[skip:], dtype=np.float32)
     if complete:
-        peak = float(np.abs(y).max(initial=0.0))
-        audible = np.flatnonzero(np.abs(y) >= peak * 10.0 ** (_TRIM_TAIL_DB / 20.0))
-        y = np.array(y[: int(audible[-1]) + 1], dtype=np.float32)
         k = min(len(y), round(_FADE_OUT_S * sr))
         y[len(y) - k :] *= np.linspace(1.0, 0.0, k, dtype=np.float32)
-    clip = _Clip(np.ascontiguousarray(y, dtype=np.float32), sr, complete, offset)
+    clip = _Clip(y, sr, complete, skip)
     _CACHE.put(key, clip)
     return clip
-
-
-def _decode_whole(path: Path) -> _Clip:
-    import soundfile as sf
-
-    try:
-        frames = sf.info(str(path)).frames
-    except (RuntimeError, OSError) as exc:
-        raise SamplePackError(path, f"unreadable audio: {exc}") from None
-    return _decode(path, frames + 1)
 
 
 def _variant(path: Path, shift: int, sample_rate: int, length: int) -> np.ndarray:
