@@ -29,6 +29,7 @@ from .gm import CRASH, CRASH2, HAT_CLOSED, HAT_PEDAL, KICK, RIDE, SIDESTICK, SNA
 from .harmony import _chord_pitches, _Context, _plain_context
 from .score import Chord, Part, Score
 
+#: "others" in ballad songs: GM family (first program) -> (weight, roles, role weights).
 _BALLAD_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
     48: (1.8, ("pad",), (1.0,)),  # string ensembles, choir
     40: (1.0, ("counter", "pad"), (1.0, 0.6)),  # violin, viola, cello
@@ -38,8 +39,6 @@ _BALLAD_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
     56: (0.5, ("counter", "pad"), (1.0, 0.5)),  # french horn, brass section
     8: (0.4, ("sparkle",), (1.0,)),  # celesta, glockenspiel, vibes
 }
-
-
 _BALLAD_PROGRAMS = {48: (48, 49, 50, 51, 52, 53), 40: (40, 41, 42), 88: (88, 89, 91, 92, 94, 95),
                     72: (73, 74, 72), 64: (65, 66, 68, 69), 56: (60, 61), 8: (8, 9, 11)}  # fmt: skip
 

@@ -1,9 +1,9 @@
-"""The "band" grammar: rock, funk, soul, latin and ballad feels with a piano that does
-not comp along with the guitar.
+"""The "band" grammar: five feels, with a piano that does not comp along with the guitar.
 
-Per feel (``_BAND_ROLES``): a tempo range, the roles of piano, guitar and bass and
-drum overrides; the piano has its own writer and register (``_band_piano``), and
-1-7 "others" enter and leave by section. Its entry point is :func:`song`.
+The feels are rock, funk, soul, latin and ballad. Per feel (``_BAND_ROLES``): a
+tempo range, the roles of piano, guitar and bass and drum overrides; the piano has
+its own writer and register (``_band_piano``), and 1-7 "others" enter and leave by
+section. Its entry point is :func:`song`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from .gm import DRUM_KITS
 from .harmony import MODES, _progression, _song_context
 from .score import Part, Score
 
-#: "others" in band and jazz songs: GM family (first program) -> (weight, roles, role weights).
+#: "others" in band songs: GM family (first program) -> (weight, roles, role weights).
 _BAND_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
     8: (0.8, ("arp", "lead", "sparkle"), (1.0, 0.6, 1.0)),  # chromatic percussion
     16: (1.1, ("pad", "stabs"), (1.0, 1.0)),  # organ
@@ -53,8 +53,6 @@ _BAND_PIANO_CENTRES = {"melody": (62, 80), "montuno": (55, 72), "stride": (55, 6
 
 
 _BAND_FEELS = ("rock", "funk", "soul", "latin", "ballad")
-
-
 #: per feel: tempo range, roles of piano / guitar / bass with weights, drum overrides.
 _BAND_ROLES: dict[str, dict[str, Any]] = {
     "rock": {"tempo": (100, 160), "piano": {"octaves": 2, "stride": 1, "sparkle": 1.5, "shells": 1, "melody": 1},

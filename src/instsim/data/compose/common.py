@@ -43,6 +43,7 @@ from .gm import (
 from .harmony import _chord_pitches, _Context, _voicing
 from .score import Chord, Part, Score
 
+#: Notes as part writers write them: (start_beat, duration_beats, pitch, velocity).
 Beats = list[tuple[float, float, int, int]]
 
 
@@ -519,8 +520,6 @@ def _keep_sections(ctx: _Context, part: Part, beats: Beats, seconds: float) -> B
 
 
 _ALL, _ONLY_A, _ONLY_B, _LATE = "all", "A", "B", "after-intro"
-
-
 _SECTIONS = (_ALL, _ONLY_A, _ONLY_B, _LATE)
 
 

@@ -42,6 +42,7 @@ from .gm import (
 from .harmony import MODES, _Context, _progression, _song_context, _voicing
 from .score import Part, Score
 
+#: "others" in electronic songs: GM family (first program) -> (weight, roles, role weights).
 _ELECTRONIC_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
     80: (1.4, ("lead", "arp"), (1.0, 1.2)),
     88: (1.4, ("pad",), (1.0,)),

@@ -30,6 +30,7 @@ from .gm import CRASH, CRASH2, HAT_CLOSED, HAT_OPEN, KICK, SNARE, SNARE2
 from .harmony import _chord_pitches, _Context, _plain_context, _voicing
 from .score import Part, Score
 
+#: "others" in funk songs: GM family (first program) -> (weight, roles, role weights).
 _FUNK_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
     56: (1.8, ("hits", "lead"), (2.0, 0.3)),  # brass
     64: (1.4, ("hits", "lead", "counter"), (1.0, 0.8, 0.3)),  # saxes
@@ -38,15 +39,9 @@ _FUNK_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
     48: (0.5, ("pad",), (1.0,)),  # strings
     88: (0.4, ("pad",), (1.0,)),  # synth pads
 }
-
-
 _FUNK_PROGRAMS = {56: (56, 57, 61, 62, 63), 64: (64, 65, 66, 67), 80: (80, 81, 82, 84),
                   16: (16, 17, 18), 48: (48, 49, 50), 88: (88, 89, 90)}  # fmt: skip
-
-
 _FUNK_VAMPS_A = ((0,), (0, 3), (0, 6), (0, 0, 3, 3), (0, 4))
-
-
 _FUNK_VAMPS_B = ((3,), (3, 4), (5, 4), (6, 3), (1, 4), (3, 0))
 
 

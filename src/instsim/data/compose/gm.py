@@ -29,7 +29,6 @@ GM_FAMILIES: tuple[str, ...] = (
     "Sound Effects",
 )
 
-
 #: Programs the "others" roles draw from (General MIDI 8-23 and 40-111; 112-127 are
 #: percussive and sound effects and never used).
 ROLE_PROGRAMS: dict[str, tuple[int, ...]] = {
@@ -43,7 +42,6 @@ ROLE_PROGRAMS: dict[str, tuple[int, ...]] = {
     "counter": (40, 41, 42, 43, 48, 49, 58, 60, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74),
 }  # fmt: skip
 
-
 #: Drum kits (bank 128 presets of GM/GS soundfonts): standard, room, power,
 #: electronic, TR-808, jazz, brush. A kit missing from a soundfont renders as kit 0.
 DRUM_KITS: tuple[int, ...] = (0, 8, 16, 24, 25, 32, 40)
@@ -51,18 +49,13 @@ DRUM_KITS: tuple[int, ...] = (0, 8, 16, 24, 25, 32, 40)
 
 # GM drum map notes
 KICK, KICK2, SIDESTICK, SNARE, CLAP, SNARE2 = 36, 35, 37, 38, 39, 40
-
-
 HAT_CLOSED, HAT_PEDAL, HAT_OPEN, RIDE, RIDE_BELL = 42, 44, 46, 51, 53
-
-
 CRASH, CRASH2, TAMBOURINE, COWBELL, SHAKER = 49, 57, 54, 56, 70
-
-
 TOMS = (50, 48, 47, 45, 43, 41)  # high to low
-
-
 CONGAS = (62, 63, 64)
+# latin percussion
+BONGO_HI, CONGA_MUTE, CONGA_OPEN, CONGA_LOW = 60, 62, 63, 64
+TIMBALE_HI, TIMBALE_LO, GUIRO_SHORT, GUIRO_LONG, CLAVES, MARACAS = 65, 66, 73, 74, 75, 70
 
 
 def inst_class(program: int, is_drum: bool) -> str:
@@ -83,10 +76,3 @@ def _program_range(program: int) -> tuple[int, int]:
     family = program // 8
     return {1: (60, 88), 2: (55, 84), 6: (48, 79), 7: (50, 80), 8: (55, 82), 9: (65, 93),
             10: (55, 84), 11: (48, 79), 12: (52, 84), 13: (55, 84)}.get(family, (55, 84))  # fmt: skip
-
-
-# more GM drum-map notes (latin percussion)
-BONGO_HI, CONGA_MUTE, CONGA_OPEN, CONGA_LOW = 60, 62, 63, 64
-
-
-TIMBALE_HI, TIMBALE_LO, GUIRO_SHORT, GUIRO_LONG, CLAVES, MARACAS = 65, 66, 73, 74, 75, 70

@@ -9,6 +9,7 @@ a song's independent random streams.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import ModuleType
 
 import numpy as np
 
@@ -25,7 +26,7 @@ GRAMMARS: tuple[str, ...] = (
 
 
 #: The module that writes each grammar's songs: ``MODULE.song(streams, seconds) -> Score``.
-_GRAMMAR_MODULES = {
+_GRAMMAR_MODULES: dict[str, ModuleType] = {
     "pop": pop,
     "band": band,
     "electronic": electronic,

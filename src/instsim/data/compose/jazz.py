@@ -26,6 +26,7 @@ from .gm import DRUM_KITS, HAT_PEDAL, KICK, RIDE, RIDE_BELL, SIDESTICK, SNARE
 from .harmony import _Context, _song_context, _voicing
 from .score import Part, Score
 
+#: "others" in jazz songs: GM family (first program) -> (weight, roles, role weights).
 _JAZZ_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
     56: (1.2, ("head", "counter"), (1.0, 0.5)),  # trumpet, trombone
     64: (1.5, ("head", "counter"), (1.0, 0.4)),  # saxes
@@ -34,8 +35,6 @@ _JAZZ_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
     16: (0.5, ("pad",), (1.0,)),  # organ
     48: (0.3, ("pad",), (1.0,)),  # strings
 }
-
-
 _JAZZ_PROGRAMS = {56: (56, 57, 58, 59), 64: (64, 65, 66, 67, 71), 72: (73, 72), 8: (11, 12),
                   16: (16, 17), 48: (48, 49)}  # fmt: skip
 

@@ -49,15 +49,10 @@ _CLAVES: dict[str, tuple[int, ...]] = {
     "son 3-2": (0, 3, 6, 10, 12), "son 2-3": (2, 4, 8, 11, 14),
     "rumba 3-2": (0, 3, 7, 10, 12), "rumba 2-3": (2, 4, 8, 11, 15),
 }  # fmt: skip
-
-
 _CASCARA = (0, 2, 3, 5, 7, 8, 10, 12, 13, 15)  # 3-2; the 2-3 cascara swaps the halves
-
-
 _LATIN_PROGRESSIONS = ((0, 3, 4, 3), (0, 4, 4, 0), (1, 4, 0, 0), (0, 3, 0, 4), (5, 1, 4, 0),
                        (0, 0, 4, 4))  # fmt: skip
-
-
+#: "others" in latin songs: GM family (first program) -> (weight, roles, role weights).
 _LATIN_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
     56: (1.6, ("hits", "lead", "counter"), (1.5, 0.8, 0.4)),  # trumpets, trombones
     72: (1.2, ("lead", "counter"), (1.0, 0.3)),  # flute
@@ -66,8 +61,6 @@ _LATIN_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
     8: (0.6, ("sparkle", "lead"), (1.0, 0.6)),  # vibes, marimba
     48: (0.4, ("pad",), (1.0,)),  # strings
 }
-
-
 _LATIN_PROGRAMS = {56: (56, 56, 57, 61), 72: (73, 72, 75), 64: (64, 65, 66), 40: (40, 41),
                    8: (11, 12, 13), 48: (48, 49)}  # fmt: skip
 

@@ -41,6 +41,7 @@ from .gm import (
 from .harmony import MODES, _Context, _plain_context, _voicing
 from .score import Chord, Part, Score
 
+#: "others" in rock songs: GM family (first program) -> (weight, roles, role weights).
 _ROCK_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
     16: (1.5, ("pad", "stabs"), (1.0, 0.7)),  # organ
     48: (1.0, ("pad",), (1.0,)),  # string ensembles, choir
@@ -50,13 +51,9 @@ _ROCK_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
     80: (0.9, ("lead",), (1.0,)),  # synth leads
     88: (0.7, ("pad",), (1.0,)),  # synth pads
 }
-
-
 _ROCK_PROGRAMS = {16: (16, 17, 18, 19), 48: (48, 49, 50, 52), 40: (40, 42),
                   56: (56, 57, 61, 62), 64: (64, 65, 66), 80: (80, 81, 84, 87),
                   88: (88, 89, 90, 91, 94, 95)}  # fmt: skip
-
-
 #: chorus rhythms of ringing power chords (beats of a 4/4 bar)
 _ROCK_CHORUS = ((0.0, 1.5, 2.0, 3.5), (0.0, 2.0), (0.0, 0.5, 1.5, 2.5, 3.5), (0.0, 1.0, 2.0, 3.0),
                 (0.0, 1.5, 3.0))  # fmt: skip
