@@ -71,6 +71,15 @@ def test_unknown_grammar_lists_choices():
         assert repr(g) in str(e.value)
 
 
+def test_registry_has_one_module_per_grammar():
+    from instsim.data.compose import grammars
+
+    assert tuple(grammars._GRAMMAR_MODULES) == C.GRAMMARS
+    for name, module in grammars._GRAMMAR_MODULES.items():
+        assert module.__name__ == f"instsim.data.compose.{name}"
+        assert callable(module.song)
+
+
 @pytest.mark.parametrize("grammar", NEW)
 def test_deterministic_and_prefix_stable(grammar):
     for k in range(4):
