@@ -411,6 +411,7 @@ def test_cli_synth_with_arrangements(pop909: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(main, [*args, "--arrangement-share", "1"])
     assert res.exit_code == 0, res.output
     assert "POP909 arrangements: 2 of 2 track(s)" in res.output
+    assert "checking every POP909 song in" in res.output  # said before the up-front scan
     info = json.loads((out / "corpus.json").read_text())
     assert info["arrangements"] == str((pop909 / "POP909").resolve())
     assert set(info["arrangement_tracks"]) == {"Track00001", "Track00002"}
