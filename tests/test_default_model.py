@@ -39,6 +39,15 @@ def test_bundled_files_and_card() -> None:
     assert cfg["instruments"] == list(instsim.INSTRUMENTS) and cfg["subspace_dim"] == 128
 
 
+def test_bundled_card_is_the_docs_model_card() -> None:
+    """The card shipped with the weights (and pushed to the Hub) says what docs/model-card.md
+    says: a re-export after editing the docs cannot be forgotten."""
+    docs = Path(__file__).resolve().parents[1] / "docs" / "model-card.md"
+    card = (bundled_model_dir() / "README.md").read_text()
+    body = card.split("\n---\n", 1)[1]  # after the YAML header
+    assert body.strip() == docs.read_text().strip()
+
+
 def test_loads_offline_with_no_argument() -> None:
     code = (
         "import instsim, sys; v = instsim.embed(sys.argv[1], focus='bass'); print(v.shape, v.dtype)"
