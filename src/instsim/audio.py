@@ -130,13 +130,15 @@ def valid_audio(y: np.ndarray, source: object = "<array>") -> np.ndarray:
     return y
 
 
-def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
+def resample(y: np.ndarray, orig_sr: float, target_sr: float) -> np.ndarray:
     """Resample mono audio with soxr (anti-aliased, high quality).
 
     Parameters
     ----------
     y : np.ndarray [shape=(n_samples,), dtype=float32]
-    orig_sr, target_sr : int > 0 [Hz]
+    orig_sr, target_sr : float > 0 [Hz]
+        Rates need not be whole: reading a clip as if recorded at ``sr * 2 ** (k / 12)``
+        shifts it by ``k`` semitones (the sample-pack renderer, ``instsim.data.sampler``).
 
     Returns
     -------

@@ -56,12 +56,13 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..audio import resample
 from ..errors import SamplePackError
 
 __all__ = [
@@ -232,15 +233,23 @@ class SamplePack:
     folders: tuple[Path, ...]
     samples: dict[tuple[int, int], Path] = field(hash=False, compare=False)
 
-    @property
+    @cached_property
     def pitches(self) -> tuple[int, ...]:
         """The sampled MIDI pitches, ascending."""
         return tuple(sorted({p for p, _ in self.samples}))
 
-    @property
+    @cached_property
     def layers(self) -> tuple[int, ...]:
         """The velocity layers, ascending."""
         return tuple(sorted({v for _, v in self.samples}))
+
+    @cached_property
+    def _layers_at(self) -> dict[int, list[int]]:
+        """Sampled pitch -> its velocity layers (looked up once per note by :meth:`choose`)."""
+        out: dict[int, list[int]] = {}
+        for p, v in self.samples:
+            out.setdefault(p, []).append(v)
+        return out
 
     def describe(self) -> dict[str, Any]:
         """JSON-able summary (``corpus.json``'s ``sample_packs`` entries)."""
@@ -270,9 +279,8 @@ class SamplePack:
         Ties go to the lower pitch (so a shift is upwards) and the softer layer.
         """
         p = min(self.pitches, key=lambda s: (abs(s - pitch), s))
-        layers = [v for q, v in self.samples if q == p]
         top = max(self.layers) or 1
-        return p, min(layers, key=lambda v: (abs(_nominal(v, top) - velocity), v))
+        return p, min(self._layers_at[p], key=lambda v: (abs(_nominal(v, top) - velocity), v))
 
     def render(
         self, notes: Iterable[tuple[float, float, int, int]], sample_rate: int, n: int
@@ -440,12 +448,9 @@ def _variant(path: Path, shift: int, sample_rate: int, length: int) -> np.ndarra
     ratio = 2.0 ** (shift / 12.0)
     want = max(length, 2 * len(hit.y) if hit is not None else 0)
     raw = _decode(path, math.ceil(want * ratio * _rate(path) / sample_rate) + _EDGE)
-    if shift == 0 and raw.sr == sample_rate:
-        out = raw.y
-    else:
-        import soxr
-
-        out = soxr.resample(raw.y, raw.sr * ratio, sample_rate, quality="HQ").astype(np.float32)
+    # one soxr pass shifts the pitch and converts the rate: the clip is read as if its
+    # rate were sr * ratio (instsim.audio.resample returns it unchanged when nothing moves)
+    out = resample(raw.y, raw.sr * ratio, sample_rate)
     if not raw.complete:  # the end of a partial read is filtered against silence: drop it
         out = out[: max(0, len(out) - math.ceil(_EDGE * sample_rate / (raw.sr * ratio)))]
     clip = _Clip(out, sample_rate, raw.complete)
