@@ -131,6 +131,21 @@ def test_parquet_cli_resumes_a_local_half_equal_to_local_with_failures_and_exit_
     assert not (out / ".instsim" / "tmp").exists()
 
 
+def test_relative_inputs_are_named_as_given_in_failures(
+    local_ray: None, model_dir: Path, songs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers read absolute paths, but failures.jsonl names a relative input as the user
+    gave it, in the message too, like the local engine."""
+    monkeypatch.chdir(songs.parent)
+    common = ["music", "--model", str(model_dir), "--format", "npz"]
+    _cli(*common, "-o", str(tmp_path / "local"), "--workers", "0", "-q")
+    _cli(*common, "-o", str(tmp_path / "ray"), "--engine", "ray", "--num-workers", "1", "-q")
+    rows = _failures(tmp_path / "ray")
+    assert rows == _failures(tmp_path / "local")
+    assert [r["path"] for r in rows] == ["music/notes.wav", "music/quiet.wav"]
+    assert all(str(songs) not in r["message"] for r in rows), rows
+
+
 def test_npz_equals_local_and_a_rerun_skips_everything(
     local_ray: None, tiny: Extractor, songs: Path, tmp_path: Path
 ) -> None:

@@ -155,7 +155,8 @@ def _pipeline(
         model = copy.deepcopy(model).to("cpu")
     model_ref = ray.put((model, extractor.model_id, extractor.revision))
     # absolute paths: a worker's current folder is not the driver's
-    items = [{"index": i, "path": os.path.abspath(p)} for i, p in enumerate(todo)]
+    # (errors name the input as given: see _as_given)
+    items = [{"index": i, "path": os.path.abspath(p), "given": p} for i, p in enumerate(todo)]
     blocks = max(1, min(len(items), max(64, len(items) // _FILES_PER_BLOCK)))
     ds = ray.data.from_items(items, override_num_blocks=blocks)
     ds = ds.map_batches(
@@ -209,6 +210,17 @@ def _default_actors(ray: Any, gpus: float) -> int:
     return max(1, int(res.get("CPU", 1)) // 2)
 
 
+def _as_given(exc: InstsimError, path: str, given: str) -> InstsimError:
+    """``exc`` naming the input as the user gave it (workers read it by its absolute path)."""
+    if path == given:
+        return exc
+    exc.args = tuple(a.replace(path, given) if isinstance(a, str) else a for a in exc.args)
+    for key, value in vars(exc).items():
+        if isinstance(value, str):
+            setattr(exc, key, value.replace(path, given))
+    return exc
+
+
 # ---- stage 2: decoding (a Ray task per block of files) --------------------------------------
 def _decode(batch: dict[str, np.ndarray], params: Any) -> Iterator[dict[str, np.ndarray]]:
     """Decode the files of ``batch``: one row per segment, then one end row per file.
@@ -224,7 +236,7 @@ def _decode(batch: dict[str, np.ndarray], params: Any) -> Iterator[dict[str, np.
     from ..decode import Finished, decode_item
 
     length = params.segmentation.length
-    for index, path in zip(batch["index"], batch["path"]):
+    for index, path, given in zip(batch["index"], batch["path"], batch["given"]):
         index, path = int(index), str(path)
         n = 0
         duration = 0.0
@@ -247,7 +259,7 @@ def _decode(batch: dict[str, np.ndarray], params: Any) -> Iterator[dict[str, np.
                 )
                 n += k
         except InstsimError as exc:  # a bad file: its end row says why, the job goes on
-            error = pickle.dumps(exc)
+            error = pickle.dumps(_as_given(exc, path, str(given)))
         yield _rows(
             index,
             np.array([-1]),
