@@ -21,6 +21,7 @@ __all__ = [
     "DumpError",
     "EmptyAudioError",
     "InstsimError",
+    "MidiCollectionError",
     "MissingExtraError",
     "ModelMismatchError",
     "ModelNotFoundError",
@@ -203,6 +204,28 @@ class ArrangementError(InstsimError, OSError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"cannot use POP909 song {self.path!r}: {reason}")
+
+
+class MidiCollectionError(ArrangementError):
+    """A General MIDI collection (:mod:`instsim.data.midi_collection`) or one of its files
+    cannot be used.
+
+    An :class:`ArrangementError` (real arrangements, like POP909 songs) with its own
+    message, so ``except ArrangementError`` catches both.
+
+    Attributes
+    ----------
+    path : str
+        The collection folder, its ``collection.yaml`` or the MIDI file at fault.
+    reason : str
+        Why (missing or bad ``collection.yaml`` field, corrupt MIDI, no notes, only drums,
+        too short, no window with two instrument groups ...).
+    """
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        Exception.__init__(self, f"cannot use MIDI collection {self.path!r}: {reason}")
 
 
 class SamplePackError(InstsimError, OSError):
