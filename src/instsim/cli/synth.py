@@ -103,6 +103,27 @@ def _fractions(ctx: click.Context, param: click.Parameter, value: str) -> tuple[
     help="Share of the songs taken from --arrangements (default 0.5 when it is given).",
 )
 @click.option(
+    "--midi-collection",
+    "midi_collections",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="General MIDI collection folder: MIDI files (searched recursively) plus a "
+    "collection.yaml with name, licence and source (e.g. Freedoom's music, BSD-3; user data, "
+    "see docs/synth.md); repeatable. A share of the songs are windows of its real "
+    "multi-instrument arrangements (every part's notes and programs as written). Train, "
+    "validation and test never share a file; files that cannot be used are skipped and "
+    "listed in corpus.json.",
+)
+@click.option(
+    "--midi-share",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    metavar="F",
+    help="Share of the songs taken from --midi-collection (default 0.5 when one is given); "
+    "with --arrangements, --arrangement-share + --midi-share may not exceed 1.",
+)
+@click.option(
     "--sample-pack",
     "sample_packs",
     multiple=True,
@@ -168,6 +189,8 @@ def synth(
     production: bool,
     arrangements: Path | None,
     arrangement_share: float | None,
+    midi_collections: tuple[Path, ...],
+    midi_share: float | None,
     sample_packs: tuple[Path, ...],
     sample_pack_share: float | None,
     sample_rate: int,
@@ -192,7 +215,8 @@ def synth(
       seconds, sr, soundfont and  missing ones rendered
       kit soundfont (and the same
       diversity options, sample
-      packs and their share)
+      packs, MIDI collections and
+      their shares)
       anything else               refused (exit 2) unless --overwrite, which
                                   re-renders the requested tracks (replacing
                                   only those track folders)
@@ -208,6 +232,8 @@ def synth(
           --soundfont /usr/share/sounds/sf2/sf_GMbank.sf2
       instsim synth --out data/synth-pop909 --songs 600 --seed 0 \\
           --grammar pop --grammar band --arrangements ~/data/POP909-Dataset
+      instsim synth --out data/synth-gm --songs 600 --seed 0 \\
+          --midi-collection ~/midi/freedoom --midi-share 0.3
       instsim synth --out data/synth-kits --songs 600 --seed 0 \\
           --kit-soundfont /usr/share/sounds/sf2/Black_Pearl_4_LV2.sf2 \\
           --kit-soundfont /usr/share/sounds/sf2/Red_Zeppelin_4_LV2.sf2
@@ -230,6 +256,25 @@ def synth(
                 "test sets only, never for training corpora (docs/synth.md)",
                 err=True,
             )
+    if midi_collections:
+        from ..data.midi_collection import load_info
+        from ..extras import require
+
+        with usage_errors():
+            require("synth", "instsim synth")
+            held = [load_info(d).name for d in midi_collections if load_info(d).held_out]
+        if held and split_fractions[0] > 0:
+            click.echo(
+                f"warning: held-out MIDI collection(s) {', '.join(held)} in use with a train "
+                "split: they are for test sets only, never for training corpora (use "
+                "--splits 0,0,1 for a test corpus; docs/synth.md)",
+                err=True,
+            )
+        click.echo(
+            f"checking every MIDI file of {', '.join(map(str, midi_collections))} before "
+            "rendering (about 0.1 s a file)",
+            err=True,
+        )
     if arrangements is not None:  # the scan parses every song first: say why nothing moves yet
         click.echo(
             f"checking every POP909 song in {arrangements} before rendering (about 50 ms a song)",
@@ -253,6 +298,8 @@ def synth(
             production=production,
             arrangements=arrangements,
             arrangement_share=arrangement_share,
+            midi_collections=list(midi_collections),
+            midi_share=midi_share,
             sample_packs=list(sample_packs),
             sample_pack_share=sample_pack_share,
             sample_rate=sample_rate,
@@ -278,5 +325,13 @@ def synth(
             f"POP909 arrangements: {n_arr} of {len(summary.tracks)} track(s) "
             f"(pools {summary.params.get('arrangement_pool_sizes')}); "
             f"{len(skipped)} song(s) skipped"
+            + (f": {', '.join(sorted(skipped))}" if skipped else "")
+        )
+    if midi_collections:
+        n_midi = sum(t.midi_file is not None for t in summary.tracks)
+        skipped = summary.params.get("midi_skipped", {})
+        click.echo(
+            f"MIDI collections: {n_midi} of {len(summary.tracks)} track(s) "
+            f"(pools {summary.params.get('midi_pool_sizes')}); {len(skipped)} file(s) skipped"
             + (f": {', '.join(sorted(skipped))}" if skipped else "")
         )

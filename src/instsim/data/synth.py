@@ -759,6 +759,44 @@ def _check_arrangements(
     return found, split_song_ids(found.song_ids, fractions), float(share)
 
 
+def _check_midi(
+    roots: Sequence[str | os.PathLike[str]] | None,
+    share: float | None,
+    arrangement_share: float,
+    fractions: Sequence[float],
+    seconds: float,
+) -> tuple[list[Any], dict[str, list[str]], float]:
+    """The scanned MIDI collections (by name), their per-split pools and the share
+    (``[], {}, 0`` without collections)."""
+    if not roots:
+        if share is not None:
+            raise ConfigError(
+                "midi_share", "is only used with MIDI collections (--midi-collection DIR)"
+            )
+        return [], {}, 0.0
+    share = 0.5 if share is None else share
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 <= share <= 1:
+        raise ConfigError("midi_share", f"must be a fraction in [0, 1], got {share!r}")
+    if arrangement_share + share > 1 + 1e-9:
+        raise ConfigError(
+            "midi_share",
+            f"arrangement_share ({arrangement_share:g}) + midi_share ({share:g}) is "
+            f"{arrangement_share + share:g}; the two shares of real songs may not exceed 1",
+        )
+    from .midi_collection import scan_collection, split_files
+
+    folders = sorted({str(Path(r).expanduser().resolve()) for r in roots})
+    colls = [scan_collection(f, seconds) for f in folders]
+    names = [c.name for c in colls]
+    if len(set(names)) != len(names):
+        raise ConfigError(
+            "midi_collection",
+            f"two collections have the same name in their collection.yaml: {sorted(names)}",
+        )
+    colls.sort(key=lambda c: c.name)
+    return colls, split_files(colls, fractions), float(share)
+
+
 def _check_hydrogen(kits: Sequence[str | os.PathLike[str]] | None) -> list[Path]:
     """Hydrogen kit folders, each checked to be a playable kit."""
     from .drumkits import cached_kit
@@ -837,6 +875,7 @@ def synthesize_song(
     arrangement: str | os.PathLike[str] | None = None,
     sample_packs: Sequence[str | os.PathLike[str] | SamplePack] | None = None,
     sample_pack_share: float | None = None,
+    midi_file: str | os.PathLike[str] | None = None,
 ) -> Song:
     """Compose, render, produce and mix one song, in memory.
 
@@ -890,6 +929,14 @@ def synthesize_song(
         (``soundfont:<file>``, ``sample-pack:<name>`` or ``hydrogen:<kit>``).
     sample_pack_share : float in [0, 1] or None
         See ``sample_packs``; default 0.5 with packs. Not allowed without them.
+    midi_file : path or None
+        A Standard MIDI File inside a General MIDI collection (a folder with a
+        ``collection.yaml``, :mod:`instsim.data.midi_collection`): the score is a window
+        of that real arrangement (:func:`~instsim.data.midi_collection.window_score`: every
+        part, notes, velocities and programs as in the file) instead of a composed song;
+        ``grammars`` is then not used, and ``arrangement`` may not be given too.
+        ``metadata.yaml`` records it under ``instsim.midi_collection`` (collection, file,
+        window offset, licence, source).
 
     Returns
     -------
@@ -900,7 +947,8 @@ def synthesize_song(
     ConfigError
         Bad ``seconds``, ``sample_rate``, soundfont or kit soundfont.
     ArrangementError
-        ``arrangement`` is a song folder that cannot be used (names the file and why).
+        ``arrangement`` is a song folder that cannot be used (names the file and why);
+        ``midi_file`` cannot be used (a :class:`~instsim.errors.MidiCollectionError`).
     SamplePackError
         A sample-pack folder cannot be used (names the file and why).
     """
@@ -912,13 +960,22 @@ def synthesize_song(
     sf2s = check_soundfonts(soundfont)
     kits = _check_kits(kit_soundfonts, sf2s, sample_rate)
     seed_list = _seed_list(song_seed)
-    grammar = _draw_grammar(grammars, seed_list) if arrangement is None else None
+    if arrangement is not None and midi_file is not None:
+        raise ConfigError(
+            "midi_file", "a song is a POP909 arrangement or a MIDI-collection window, not both"
+        )
+    real = arrangement is not None or midi_file is not None
+    grammar = _draw_grammar(grammars, seed_list) if not real else None
     hydrogen = _check_hydrogen(hydrogen_kits)
     packs, pack_share = _check_packs(sample_packs, sample_pack_share)
     if arrangement is not None:
         from .arrangements import arrange
 
         score = arrange(arrangement, seed_list, float(seconds))
+    elif midi_file is not None:
+        from .midi_collection import window_score
+
+        score = window_score(midi_file, seed_list, float(seconds))
     elif grammar is None:
         score = _compose.compose(seed_list, float(seconds))
     else:
@@ -1062,6 +1119,20 @@ def synthesize_song(
                 p.name for p in score.parts if not p.role.startswith("pop909-")
             ),
         }
+    if midi_file is not None:
+        from .midi_collection import _cached_info, find_collection
+
+        info = _cached_info(str(find_collection(midi_file)))
+        metadata["instsim"]["midi_collection"] = {
+            "collection": info.name,
+            "file": score.style["file"],
+            "offset_seconds": score.style["offset_seconds"],
+            "licence": info.licence,
+            "source": info.source,
+            **({"attribution": info.attribution} if info.attribution else {}),
+            "held_out": info.held_out,
+            "real_parts": sorted(p.name for p in score.parts),
+        }
     return Song(stems, mix_audio, int(sample_rate), float(seconds), metadata, score)
 
 
@@ -1090,6 +1161,8 @@ class TrackSummary:
     n_stems : int
     arrangement : str or None
         The POP909 song id of an arrangement track, ``None`` for a composed song.
+    midi_file : str or None
+        The file id (``<collection name>/<relative path>``) of a MIDI-collection track.
     """
 
     index: int
@@ -1101,6 +1174,7 @@ class TrackSummary:
     groups: tuple[str, ...]
     n_stems: int
     arrangement: str | None = None
+    midi_file: str | None = None
 
 
 @dataclass
@@ -1194,6 +1268,8 @@ _SAME = (
     "arrangement_share",
     "sample_pack",
     "sample_pack_share",
+    "midi_collections",
+    "midi_share",
 )
 
 
@@ -1215,9 +1291,10 @@ def _render_track(job: tuple[Any, ...]) -> TrackSummary:
     os.replace(tmp, final)
     groups = tuple(g for g in INSTRUMENTS if g in song.groups)
     arr = song.metadata["instsim"].get("arrangement")
+    mc = song.metadata["instsim"].get("midi_collection")
     return TrackSummary(
         index, tid, split, final, False, time.perf_counter() - t0, groups, len(song.stems),
-        arr["song_id"] if arr else None,
+        arr["song_id"] if arr else None, f"{mc['collection']}/{mc['file']}" if mc else None,
     )  # fmt: skip
 
 
@@ -1230,8 +1307,10 @@ def _existing_summary(index: int, split: str, path: Path) -> TrackSummary:
     present = {group_of(s.get("program_num"), s.get("is_drum")) for s in stems.values()}
     groups = tuple(g for g in INSTRUMENTS if g in present)
     arr = (meta.get("instsim") or {}).get("arrangement") or {}
+    mc = (meta.get("instsim") or {}).get("midi_collection") or {}
     return TrackSummary(index, track_id(index), split, path, True, 0.0, groups, len(stems),
-                        arr.get("song_id"))  # fmt: skip
+                        arr.get("song_id"),
+                        f"{mc['collection']}/{mc['file']}" if mc else None)  # fmt: skip
 
 
 def synthesize_corpus(
@@ -1255,6 +1334,8 @@ def synthesize_corpus(
     arrangement_share: float | None = None,
     sample_packs: Sequence[str | os.PathLike[str]] | None = None,
     sample_pack_share: float | None = None,
+    midi_collections: Sequence[str | os.PathLike[str]] | None = None,
+    midi_share: float | None = None,
 ) -> CorpusSummary:
     """Write a synthetic multitrack corpus in Slakh2100's layout.
 
@@ -1326,6 +1407,25 @@ def synthesize_corpus(
         made with other packs or another share is another corpus (folder rules). ``None``
         or an empty list: the same corpus as without the parameter.
     sample_pack_share : float in [0, 1] or None
+    midi_collections : sequence of paths or None
+        General MIDI collection folders (:mod:`instsim.data.midi_collection`: MIDI files
+        plus a ``collection.yaml`` naming the collection, its licence and source; user
+        data, never bundled). Each is scanned first
+        (:func:`~instsim.data.midi_collection.scan_collection` with ``seconds``: files that
+        cannot be used are skipped and listed in ``corpus.json`` under ``midi_skipped``)
+        and its files partitioned among the splits
+        (:func:`~instsim.data.midi_collection.split_files`), so train, validation and test
+        never share a file. A share ``midi_share`` of each split's tracks (drawn from
+        ``(seed, index)``, after the POP909 share:
+        :func:`~instsim.data.midi_collection.draw_file`) is a window of one of its split's
+        files. ``corpus.json`` records ``midi_collections`` (the folders, sorted),
+        ``midi_share``, each collection's name, licence, source and ``held_out`` flag
+        (``midi_collection_info``), the pool sizes and ``midi_tracks`` (track id -> file
+        id); a corpus made with other collections or another share is another corpus
+        (folder rules). ``None`` or an empty list: the same corpus as without the parameter.
+    midi_share : float in [0, 1] or None
+        Share of collection tracks; default 0.5 with collections. Not allowed without
+        them; ``arrangement_share + midi_share`` may not exceed 1.
 
     Returns
     -------
@@ -1341,6 +1441,8 @@ def synthesize_corpus(
         ``out_dir`` is not usable (see the folder rules).
     SamplePackError
         A sample-pack folder cannot be used.
+    MidiCollectionError
+        A MIDI collection has a missing or bad ``collection.yaml`` or no usable file.
     """
     from .. import __version__
     from ..extras import require
@@ -1384,6 +1486,12 @@ def synthesize_corpus(
     if arr_set is not None:
         params["arrangements"] = str(arr_set.root)
         params["arrangement_share"] = share
+    colls, midi_pools, m_share = _check_midi(
+        midi_collections, midi_share, share, fractions, float(seconds)
+    )
+    if colls:
+        params["midi_collections"] = sorted(str(c.root) for c in colls)
+        params["midi_share"] = m_share
     info = read_corpus_info(out) if out.is_dir() else None
     if info is not None:
         if any(info.get(k) != params.get(k) for k in _SAME):
@@ -1464,6 +1572,27 @@ def synthesize_corpus(
                 "arrangement_tracks": dict(sorted(arr_tracks.items())),
             }
         )
+    midi_tracks: dict[str, str] = dict((info or {}).get("midi_tracks", {}))
+    file_of: dict[int, str] = {}
+    if colls:
+        from .midi_collection import draw_file
+
+        roots = {c.name: c.root for c in colls}
+        for index, split in plan:
+            fid = draw_file(int(seed), index, split, midi_pools, m_share, share)
+            midi_tracks.pop(track_id(index), None)
+            if fid is not None:
+                name, rel = fid.split("/", 1)
+                file_of[index] = str(roots[name] / rel)
+                midi_tracks[track_id(index)] = fid
+        corpus.update(
+            {
+                "midi_collection_info": [c.describe() for c in colls],
+                "midi_pool_sizes": {k: len(v) for k, v in midi_pools.items()},
+                "midi_skipped": {c.key(r): why for c in colls for r, why in c.skipped.items()},
+                "midi_tracks": dict(sorted(midi_tracks.items())),
+            }
+        )
     for split in SPLITS:
         (out / split).mkdir(parents=True, exist_ok=True)
     _write_json(out / CORPUS_FILE, {**corpus, "n_tracks": sum(len(v) for v in splits.values())})
@@ -1490,6 +1619,8 @@ def synthesize_corpus(
                     [str(p) for p in kits],
                     {**extra, "arrangement": str(arr_set.folder(song_of[index]))}
                     if index in song_of
+                    else {**extra, "midi_file": file_of[index]}
+                    if index in file_of
                     else extra,
                 )
             )
