@@ -56,9 +56,10 @@ expect 2 "pip install 'instsim[ray]'" -- "$instsim" extract "$repo/examples/audi
 [ ! -e "$work/r" ] || { echo "FAIL: extract --engine ray created $work/r" >&2; failed=1; }
 expect 2 "pip install 'instsim[synth]'" -- "$instsim" synth --out "$work/synth" --songs 1 --seconds 2
 [ ! -e "$work/synth" ] || { echo "FAIL: synth created $work/synth" >&2; failed=1; }
-# the extra is named before a sample pack or POP909 folder is looked at
+# the extra is named before a sample pack, POP909 or MIDI-collection folder is looked at
 expect 2 "pip install 'instsim[synth]'" -- "$instsim" synth --out "$work/synth" --songs 1 --seconds 2 --sample-pack "$work/no-pack"
 expect 2 "pip install 'instsim[synth]'" -- "$instsim" synth --out "$work/synth" --songs 1 --seconds 2 --arrangements "$work/no-pop909"
+expect 2 "pip install 'instsim[synth]'" -- "$instsim" synth --out "$work/synth" --songs 1 --seconds 2 --midi-collection "$work/no-midi"
 [ ! -e "$work/synth" ] || { echo "FAIL: synth created $work/synth" >&2; failed=1; }
 expect 0 "Usage:" -- "$instsim" synth --help
 expect 0 "Usage:" -- "$instsim" train --help

@@ -459,3 +459,21 @@ def test_cli_synth_with_a_collection(coll: Path, tmp_path: Path) -> None:
     res = CliRunner().invoke(main, [*args[:2], str(tmp_path / "y"), *args[3:-2], "--midi-share",
                                     "0.5"])  # fmt: skip
     assert res.exit_code == 2 and "midi_share" in res.output
+
+
+def test_synth_with_a_collection_without_its_extra_is_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from click.testing import CliRunner
+
+    from instsim.cli import main
+
+    monkeypatch.setitem(sys.modules, "fluidsynth", None)
+    out = tmp_path / "c"
+    held = write_yaml(tmp_path / "held", held_out=True)
+    r = CliRunner().invoke(main, ["synth", "--out", str(out), "--songs", "1", "--seconds", "2",
+                                  "--midi-collection", str(held)])  # fmt: skip
+    assert r.exit_code == 2 and "pip install 'instsim[synth]'" in r.output
+    assert "warning" not in r.output and not out.exists()
