@@ -658,8 +658,18 @@ _GAINS = {"drums": (0.0, 2.5), "bass": (-1.5, 2.0), "piano": (-1.0, 2.0),
 
 
 @functools.lru_cache(maxsize=16)
-def _cached_info(root: str) -> CollectionInfo:
+def _info_at(root: str, stamp: tuple[int, int]) -> CollectionInfo:
     return load_info(root)
+
+
+def _cached_info(root: str) -> CollectionInfo:
+    """:func:`load_info`, read again when ``collection.yaml`` changes (size or mtime)."""
+    try:
+        st = (Path(root) / COLLECTION_FILE).stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = (0, 0)  # load_info says what is wrong
+    return _info_at(root, stamp)
 
 
 def window_score(
