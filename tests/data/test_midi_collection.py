@@ -388,6 +388,7 @@ def test_without_collections_the_corpus_is_unchanged(coll: Path, tmp_path: Path)
     assert zero["midi_tracks"] == {} and zero["midi_share"] == 0.0
 
 
+@pytest.mark.slow
 def test_corpus_renders_collection_windows(coll: Path, tmp_path: Path) -> None:
     _needs_synth()
     from instsim.data import synth as S
@@ -426,6 +427,7 @@ def test_corpus_renders_collection_windows(coll: Path, tmp_path: Path) -> None:
     assert [t.midi_file for t in two.tracks] == [t.midi_file for t in one.tracks]
 
 
+@pytest.mark.slow
 def test_cli_synth_with_a_collection(coll: Path, tmp_path: Path) -> None:
     _needs_synth()
     from click.testing import CliRunner
