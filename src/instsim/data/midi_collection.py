@@ -74,6 +74,7 @@ __all__ = [
     "CollectionInfo",
     "MidiCollection",
     "MidiSong",
+    "collection_info",
     "draw_file",
     "find_collection",
     "load_info",
@@ -662,8 +663,13 @@ def _info_at(root: str, stamp: tuple[int, int]) -> CollectionInfo:
     return load_info(root)
 
 
-def _cached_info(root: str) -> CollectionInfo:
-    """:func:`load_info`, read again when ``collection.yaml`` changes (size or mtime)."""
+def collection_info(root: str | os.PathLike[str]) -> CollectionInfo:
+    """:func:`load_info` of the collection folder ``root``, cached per process.
+
+    ``collection.yaml`` is read again when its size or modification time changes, so
+    an edited description is never served stale.
+    """
+    root = str(root)
     try:
         st = (Path(root) / COLLECTION_FILE).stat()
         stamp = (st.st_mtime_ns, st.st_size)
@@ -723,7 +729,7 @@ def window_score(
     song = path if isinstance(path, MidiSong) else load_midi(path)
     root = find_collection(song.path)
     if info is None:
-        info = _cached_info(str(root))
+        info = collection_info(root)
     rel = song.path.resolve().relative_to(root).as_posix()
     ok = windows(song, seconds)
     if not ok:

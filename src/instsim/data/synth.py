@@ -1120,9 +1120,9 @@ def synthesize_song(
             ),
         }
     if midi_file is not None:
-        from .midi_collection import _cached_info, find_collection
+        from .midi_collection import collection_info, find_collection
 
-        info = _cached_info(str(find_collection(midi_file)))
+        info = collection_info(find_collection(midi_file))
         metadata["instsim"]["midi_collection"] = {
             "collection": info.name,
             "file": score.style["file"],
