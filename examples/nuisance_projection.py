@@ -161,8 +161,11 @@ def _norm(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def fit_projection(x: np.ndarray, akey: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(mean [d], matrix [d, d])`` from normalised vectors grouped by focus window."""
+def scatter(x: np.ndarray, akey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(mean [d], nuisance [d, d], total [d, d])`` of normalised vectors by focus window.
+
+    The nuisance is the pooled spread within windows that have two segments or more.
+    """
     keys, inv = np.unique(akey, return_inverse=True)
     counts = np.bincount(inv)
     means = np.zeros((len(keys), x.shape[1]))
@@ -172,7 +175,13 @@ def fit_projection(x: np.ndarray, akey: np.ndarray, alpha: float) -> tuple[np.nd
     dev = (x - means[inv])[keep]
     s_n = dev.T @ dev / max(int(keep.sum()) - int((counts >= 2).sum()), 1)
     mu = x.mean(0)
-    s_t = (x - mu).T @ (x - mu) / len(x)
+    return mu, s_n, (x - mu).T @ (x - mu) / len(x)
+
+
+def fit_projection(x: np.ndarray, akey: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """LDA variant: ``(mean [d], matrix [d, d])``; whiten the nuisance (+ ``alpha`` x its mean
+    variance on the diagonal), weight the discriminant directions by sqrt(l / (l + 1))."""
+    mu, s_n, s_t = scatter(x, akey)
     d = x.shape[1]
     ev, vec = np.linalg.eigh(s_n + alpha * np.trace(s_n) / d * np.eye(d))
     whiten = vec @ np.diag(ev**-0.5) @ vec.T
@@ -186,16 +195,7 @@ def fit_shrink(x: np.ndarray, akey: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
     Never amplifies (every weight is in [0, 1]); no parameter.
     """
-    keys, inv = np.unique(akey, return_inverse=True)
-    counts = np.bincount(inv)
-    means = np.zeros((len(keys), x.shape[1]))
-    np.add.at(means, inv, x)
-    means /= counts[:, None]
-    keep = counts[inv] >= 2
-    dev = (x - means[inv])[keep]
-    s_n = dev.T @ dev / max(int(keep.sum()) - int((counts >= 2).sum()), 1)
-    mu = x.mean(0)
-    s_t = (x - mu).T @ (x - mu) / len(x)
+    mu, s_n, s_t = scatter(x, akey)
     noise, u = np.linalg.eigh(s_n)
     signal = np.clip(np.einsum("ik,ij,jk->k", u, s_t - s_n, u), 0.0, None)
     return mu, (u * (signal / np.maximum(signal + noise, 1e-12))) @ u.T
