@@ -388,6 +388,23 @@ def test_without_collections_the_corpus_is_unchanged(coll: Path, tmp_path: Path)
     assert zero["midi_tracks"] == {} and zero["midi_share"] == 0.0
 
 
+def test_held_out_collection_warns_only_in_a_training_corpus(tmp_path: Path) -> None:
+    _needs_synth()
+    import warnings
+
+    from instsim.data import synth as S
+
+    held = write_yaml(tmp_path / "held", name="held", held_out=True)
+    write_midi(held / "h.mid")
+    kw = {"seconds": 2.0, "sample_rate": SR, "workers": 1, "midi_collections": [held]}
+    with pytest.warns(S.HeldOutDataWarning, match="held-out MIDI collection held.*train split"):
+        S.synthesize_corpus(tmp_path / "train", 1, split_fractions=(1, 0, 0), midi_share=1.0, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", S.HeldOutDataWarning)
+        S.synthesize_corpus(tmp_path / "test", 1, split_fractions=(0, 0, 1), midi_share=1.0, **kw)
+        S.synthesize_corpus(tmp_path / "unused", 1, split_fractions=(1, 0, 0), midi_share=0.0, **kw)
+
+
 @pytest.mark.slow
 def test_corpus_renders_collection_windows(coll: Path, tmp_path: Path) -> None:
     _needs_synth()
@@ -451,7 +468,8 @@ def test_cli_synth_with_a_collection(coll: Path, tmp_path: Path) -> None:
     held = write_yaml(tmp_path / "held", held_out=True)
     write_midi(held / "h.mid")
     res = CliRunner().invoke(main, [*args[:2], str(tmp_path / "h"), *args[3:-1], str(held)])
-    assert res.exit_code == 0 and "warning: held-out MIDI collection(s) held" in res.output
+    assert res.exit_code == 0, res.output
+    assert "warning: held-out MIDI collection held in a corpus with a train split" in res.output
     res = CliRunner().invoke(main, [*args[:2], str(tmp_path / "t"), *args[3:14], "0,0,1",
                                     "--midi-collection", str(held)])  # fmt: skip
     assert res.exit_code == 0 and "warning" not in res.output

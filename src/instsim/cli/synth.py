@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import os
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 import click
 
 from ..data.compose import GRAMMARS
-from ..data.synth import DEFAULT_SOUNDFONT, TrackSummary, synthesize_corpus
+from ..data.synth import (
+    DEFAULT_SOUNDFONT,
+    HeldOutDataWarning,
+    TrackSummary,
+    synthesize_corpus,
+)
 from ._common import usage_errors
 
 
@@ -243,33 +251,11 @@ def synth(
     """
     from tqdm import tqdm
 
-    if sample_packs:
-        from ..data.sampler import load_packs
-        from ..extras import require
+    from ..extras import require
 
-        with usage_errors():
-            require("synth", "instsim synth")  # the extras rule comes before the packs' checks
-            held = [p.name for p in load_packs(sample_packs) if p.held_out]
-        if held:
-            click.echo(
-                f"warning: held-out sample pack(s) {', '.join(held)} in use: they are for "
-                "test sets only, never for training corpora (docs/synth.md)",
-                err=True,
-            )
+    with usage_errors():
+        require("synth", "instsim synth")  # before the scans below say anything
     if midi_collections:
-        from ..data.midi_collection import load_info
-        from ..extras import require
-
-        with usage_errors():
-            require("synth", "instsim synth")
-            held = [load_info(d).name for d in midi_collections if load_info(d).held_out]
-        if held and split_fractions[0] > 0:
-            click.echo(
-                f"warning: held-out MIDI collection(s) {', '.join(held)} in use with a train "
-                "split: they are for test sets only, never for training corpora (use "
-                "--splits 0,0,1 for a test corpus; docs/synth.md)",
-                err=True,
-            )
         click.echo(
             f"checking every MIDI file of {', '.join(map(str, midi_collections))} before "
             "rendering (about 0.1 s a file)",
@@ -280,7 +266,12 @@ def synth(
             f"checking every POP909 song in {arrangements} before rendering (about 50 ms a song)",
             err=True,
         )
-    with usage_errors(), tqdm(total=n_songs, unit="song", desc="synth", dynamic_ncols=True) as bar:
+    with (
+        usage_errors(),
+        warnings.catch_warnings(),
+        tqdm(total=n_songs, unit="song", desc="synth", dynamic_ncols=True) as bar,
+    ):
+        warnings.showwarning = _say_held_out(warnings.showwarning)
 
         def progress(track: TrackSummary) -> None:
             bar.set_postfix_str(f"{track.track_id} {track.split}", refresh=False)
@@ -335,3 +326,22 @@ def synth(
             f"(pools {summary.params.get('midi_pool_sizes')}); {len(skipped)} file(s) skipped"
             + (f": {', '.join(sorted(skipped))}" if skipped else "")
         )
+
+
+def _say_held_out(show: Callable[..., None]) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that prints :class:`HeldOutDataWarning` as a CLI line."""
+
+    def showwarning(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        if issubclass(category, HeldOutDataWarning):
+            click.echo(f"warning: {message}", err=True)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return showwarning

@@ -38,6 +38,7 @@ import math
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -61,12 +62,14 @@ __all__ = [
     "SUBTYPE",
     "TARGET_PEAK_DB",
     "CorpusSummary",
+    "HeldOutDataWarning",
     "Song",
     "Stem",
     "TrackSummary",
     "check_kit_soundfonts",
     "check_soundfont",
     "check_soundfonts",
+    "held_out_in_training",
     "integrated_loudness",
     "read_corpus_info",
     "synthesize_corpus",
@@ -1313,6 +1316,40 @@ def _existing_summary(index: int, split: str, path: Path) -> TrackSummary:
                         f"{mc['collection']}/{mc['file']}" if mc else None)  # fmt: skip
 
 
+class HeldOutDataWarning(UserWarning):
+    """Held-out sample packs or MIDI collections in a corpus with a train split.
+
+    They are for test sets only (``held_out: true``); a corpus made for testing uses
+    ``split_fractions=(0, 0, 1)`` (``--splits 0,0,1``) and gets no warning.
+    """
+
+
+def held_out_in_training(
+    packs: Sequence[Any], collections: Sequence[Any], split_fractions: Sequence[float]
+) -> list[str]:
+    """What a corpus would train on that is held out: ``["sample pack X", ...]``.
+
+    Parameters
+    ----------
+    packs : sequence of SamplePack
+        The packs in use (none when their share is 0).
+    collections : sequence of MidiCollection
+        The MIDI collections in use (none when their share is 0).
+    split_fractions : sequence of float
+        Train, validation and test fractions.
+
+    Returns
+    -------
+    list of str
+        Empty when the train fraction is 0 or nothing held out is used.
+    """
+    if not split_fractions or split_fractions[0] <= 0:
+        return []
+    return [f"sample pack {p.name}" for p in packs if p.held_out] + [
+        f"MIDI collection {c.name}" for c in collections if c.info.held_out
+    ]
+
+
 def synthesize_corpus(
     out_dir: str | os.PathLike[str],
     n_songs: int,
@@ -1492,6 +1529,18 @@ def synthesize_corpus(
     if colls:
         params["midi_collections"] = sorted(str(c.root) for c in colls)
         params["midi_share"] = m_share
+    held = held_out_in_training(
+        packs if pack_share > 0 else [], colls if m_share > 0 else [], fractions
+    )
+    if held:
+        warnings.warn(
+            HeldOutDataWarning(
+                f"held-out {', '.join(held)} in a corpus with a train split: they are for "
+                "test sets only, never for training corpora (a test corpus: split_fractions "
+                "(0, 0, 1), --splits 0,0,1; docs/synth.md)"
+            ),
+            stacklevel=2,
+        )
     info = read_corpus_info(out) if out.is_dir() else None
     if info is not None:
         if any(info.get(k) != params.get(k) for k in _SAME):
