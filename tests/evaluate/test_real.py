@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +111,36 @@ def test_evaluate_set_reports_every_space_and_the_baseline(
     md = format_report(report)
     assert "## focus: drums (3 drums recordings x 3 rests = 9 mixes, 2 draws)" in md
     assert "| **drums** |" in md and "| chance | 25.0 |" in md
+    # one source package here: the split by source is in the JSON, not in the markdown
+    for s in e["systems"].values():
+        assert list(s["follows_c_by_source"]) == ["test-pkg"]
+        by = s["follows_c_by_source"]["test-pkg"]
+        assert by["queries"] == 18 and by["follows_c"] == pytest.approx(s["follows_c_mean"])
+    assert "by the source of the focus recording" not in md
+
+
+def test_follows_c_is_split_by_the_source_of_the_focus_recording(tmp_path: Path, extractor) -> None:
+    from tests.evaluate.conftest import make_sources
+
+    a = make_sources(tmp_path / "a", {"drums": 2, "bass": 3, "piano": 2, "guitar": 2})
+    b = make_sources(tmp_path / "b", {"drums": 2})
+    b = [dataclasses.replace(s, id=s.id.replace("test:", "other:") + "b", package="other-pkg")
+         for s in b]  # fmt: skip
+    out = tmp_path / "set"
+    build_set(out, sources=a + b, focus=["drums"], draws=1, n_stems=4, n_rests=3, seconds=3.0)
+    report = evaluate_set(out, extractor)
+    e = report["focus"]["drums"]
+    stems = {m["stem"] for m in json.loads((out / "manifest.json").read_text())["mixes"]}
+    for s in e["systems"].values():
+        by = s["follows_c_by_source"]
+        assert set(by) == {"test-pkg", "other-pkg"}
+        assert sum(v["queries"] for v in by.values()) == e["n_mixes"]
+        assert by["other-pkg"]["queries"] == 3 * sum(x.startswith("other:") for x in stems)
+        pooled = sum(v["follows_c"] * v["queries"] for v in by.values()) / e["n_mixes"]
+        assert pooled == pytest.approx(s["follows_c_mean"])
+    md = format_report(report)
+    assert "Sub-space drums follows drums, by the source of the focus recording" in md
+    assert "other-pkg" in md and "(log-mel" in md
 
 
 def test_evaluate_set_without_a_manifest(tmp_path: Path, extractor) -> None:

@@ -168,8 +168,11 @@ def evaluate_set(
         ``{"focus": {c: {"n_stems", "n_rests", "n_mixes", "draws", "chance_c",
         "chance_rest", "systems": {name: {"follows_c": [per draw], "follows_rest":
         [...], "follows_c_mean", "follows_c_std", "follows_rest_mean",
-        "follows_rest_std"}}}}, "instruments", "settings", "packages"}``;
-        percentages, one value per draw in manifest order.
+        "follows_rest_std", "follows_c_by_source"}}}}, "instruments", "settings",
+        "packages"}``; percentages, one value per draw in manifest order.
+        ``follows_c_by_source`` splits the queries by the package their focus
+        recording comes from (``{package: {"follows_c": %, "queries": n}}``, pooled
+        over draws), so a result can be checked on each source of recordings apart.
     """
     from ..audio import load_audio
 
@@ -185,6 +188,11 @@ def evaluate_set(
             progress(k + 1, len(mixes))
     d = extractor.subspace_dim
     insts = list(extractor.instruments)
+    sources = manifest.get("sources", {})
+    package = {
+        m["stem"]: sources.get(m["stem"], {}).get("package") or str(m["stem"]).split(":")[0]
+        for m in mixes
+    }
 
     out: dict[str, Any] = {}
     for (_draw, focus), idx in sorted(_grids(manifest).items()):
@@ -212,6 +220,11 @@ def evaluate_set(
             sys_entry = entry["systems"].setdefault(name, {"follows_c": [], "follows_rest": []})
             sys_entry["follows_c"].append(r["follows_c"])
             sys_entry["follows_rest"].append(r["follows_rest"])
+            tally = sys_entry.setdefault("_by_source", {})
+            for q, n in enumerate(nearest_other(x, metric)):
+                hits = tally.setdefault(package[stems[q]], [0, 0])
+                hits[0] += int(stems[n] == stems[q])
+                hits[1] += 1
             entry.setdefault("_chance_c", []).append(r["chance_c"])
             entry.setdefault("_chance_rest", []).append(r["chance_rest"])
     if not out:
@@ -224,6 +237,10 @@ def evaluate_set(
                 v = np.asarray(sys_entry[key])
                 sys_entry[f"{key}_mean"] = float(v.mean())
                 sys_entry[f"{key}_std"] = float(v.std())
+            sys_entry["follows_c_by_source"] = {
+                pkg: {"follows_c": 100.0 * hit / n, "queries": n}
+                for pkg, (hit, n) in sorted(sys_entry.pop("_by_source").items())
+            }
     return {
         "instruments": insts,
         "focus": out,
@@ -255,4 +272,18 @@ def format_report(report: dict[str, Any], title: str = "Real-audio check") -> st
                 f"{s['follows_rest_mean']:.1f} ± {s['follows_rest_std']:.1f} |"
             )
         lines += [f"| chance | {e['chance_c']:.1f} | {e['chance_rest']:.1f} |", ""]
+        by = e["systems"].get(focus, {}).get("follows_c_by_source", {})
+        if len(by) > 1:
+            base = e["systems"].get(BASELINE, {}).get("follows_c_by_source", {})
+            cells = [
+                f"{pkg} {v['follows_c']:.1f} %"
+                + (f" (log-mel {base[pkg]['follows_c']:.1f} %)" if pkg in base else "")
+                + f", {v['queries']} queries"
+                for pkg, v in by.items()
+            ]
+            lines += [
+                f"Sub-space {focus} follows {focus}, by the source of the focus recording "
+                "(pooled over draws): " + "; ".join(cells) + ".",
+                "",
+            ]
     return "\n".join(lines)
