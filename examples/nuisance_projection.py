@@ -222,8 +222,13 @@ def pseudo_mix(sets, projs=None) -> dict[str, np.ndarray]:
     return out
 
 
-def real(path: str, projs=None) -> dict[str, tuple[float, float]]:
-    """(follows c, follows rest) [%] of sub-space c on the real-audio grids of focus c."""
+def real(path: str, projs=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per draw, (follows c, follows rest) [%] of sub-space c on the real-audio grids of focus c.
+
+    Track vectors are pooled as :meth:`instsim.TrackEmbedding.vector` pools them: the
+    mean of the model's outputs over the non-silent segments (with a projection, the
+    projected outputs, as a model holding it would return them).
+    """
     from instsim.evaluate.real import follow_rates
 
     z = np.load(path)
@@ -232,7 +237,9 @@ def real(path: str, projs=None) -> dict[str, tuple[float, float]]:
     for i, c in enumerate(INSTRUMENTS):
         if not (z["focus"] == c).any():
             continue
-        x = project(_norm(z["raw"][:, i * 128 : (i + 1) * 128]), projs and projs[c])
+        x = z["raw"][:, i * 128 : (i + 1) * 128]
+        if projs is not None:
+            x = project(_norm(x), projs[c])
         vecs = []
         for a, b in itertools.pairwise(idx):
             keep = ~silent[a:b] if (~silent[a:b]).any() else np.ones(b - a, bool)
@@ -243,8 +250,15 @@ def real(path: str, projs=None) -> dict[str, tuple[float, float]]:
             for d in np.unique(z["draw"])
             if (m := (z["focus"] == c) & (z["draw"] == d)).sum() >= 2
         ]
-        out[c] = tuple(float(np.mean([r[k] for r in rates])) for k in ("follows_c", "follows_rest"))
+        out[c] = tuple(np.asarray([r[k] for r in rates]) for k in ("follows_c", "follows_rest"))
     return out
+
+
+def _paired(base: np.ndarray, new: np.ndarray) -> str:
+    """``"+1.2*"``: the mean paired change, ``*`` beyond twice its standard error."""
+    d = new - base
+    star = "*" if abs(d.mean()) > 2 * d.std(ddof=1) / np.sqrt(len(d)) else ""
+    return f"{d.mean():+.1f}{star}"
 
 
 def fit_all(
@@ -312,17 +326,16 @@ def score(fit_path: str, alpha: float, paths: list[str], kind: str = "lda") -> N
             b, p = real(path), real(path, projs)
             for c in b:
                 print(
-                    f"{path} {c}: follows c {b[c][0]:.1f} -> {p[c][0]:.1f}, "
-                    f"follows rest {b[c][1]:.1f} -> {p[c][1]:.1f}"
+                    f"{path} {c}: follows c {b[c][0].mean():.1f} -> {p[c][0].mean():.1f} "
+                    f"({_paired(b[c][0], p[c][0])}), follows rest {b[c][1].mean():.1f} -> "
+                    f"{p[c][1].mean():.1f} ({_paired(b[c][1], p[c][1])})"
                 )
             continue
         sets = load(path)
         b, p = pseudo_mix(sets), pseudo_mix(sets, projs)
         cells = []
         for c in INSTRUMENTS:
-            d = p[c] - b[c]
-            star = "*" if abs(d.mean()) > 2 * d.std(ddof=1) / np.sqrt(len(d)) else ""
-            cells.append(f"{c} {b[c].mean():.1f} -> {p[c].mean():.1f} ({d.mean():+.1f}{star})")
+            cells.append(f"{c} {b[c].mean():.1f} -> {p[c].mean():.1f} ({_paired(b[c], p[c])})")
         mean_b = np.mean([v.mean() for v in b.values()])
         mean_p = np.mean([v.mean() for v in p.values()])
         print(f"{path}: " + "; ".join(cells) + f"; mean {mean_b:.1f} -> {mean_p:.1f}")
