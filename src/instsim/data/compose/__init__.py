@@ -20,8 +20,10 @@ users import:
 - :mod:`~instsim.data.compose.score`: :class:`Chord`, :class:`Part`, :class:`Score`;
 - :mod:`~instsim.data.compose.gm`: General MIDI tables, drum-map notes, :func:`inst_class`;
 - :mod:`~instsim.data.compose.harmony`: modes, progressions, chords, voicings, ``_Context``;
-- :mod:`~instsim.data.compose.common`: part writers and plan-to-notes steps that
-  several grammars share (``_clip_note`` among them);
+- :mod:`~instsim.data.compose.writers`: the part writers that several grammars share
+  (drums, bass, chords, guitar, melody, piano, "others");
+- :mod:`~instsim.data.compose.common`: the plan-to-notes steps every grammar takes
+  (``_clip_note`` among them) and the :data:`Beats` notes type;
 - one module per grammar (:mod:`~instsim.data.compose.pop`, ``band``, ``electronic``,
   ``jazz``, ``rock``, ``funk``, ``latin``, ``ballad``), each with ``song(streams, seconds)``;
 - :mod:`~instsim.data.compose.grammars`: :data:`GRAMMARS`, the registry grammar -> module,
@@ -30,15 +32,10 @@ users import:
 
 from __future__ import annotations
 
-from .common import _BASS_RHYTHMS as _BASS_RHYTHMS
 from .common import Beats as Beats
 from .common import _choice as _choice
 from .common import _clip_note as _clip_note
-from .common import _drum_style as _drum_style
-from .common import _drums as _drums
 from .common import _fix_overlaps as _fix_overlaps
-from .common import _guitar as _guitar
-from .common import _vel as _vel
 from .gm import BONGO_HI as BONGO_HI
 from .gm import CLAP as CLAP
 from .gm import CLAVES as CLAVES
@@ -77,6 +74,11 @@ from .harmony import _Context as _Context
 from .latin import _CLAVES as _CLAVES
 from .score import KEY_NAMES as KEY_NAMES
 from .score import Chord, Part, Score
+from .writers import _BASS_RHYTHMS as _BASS_RHYTHMS
+from .writers import _drum_style as _drum_style
+from .writers import _drums as _drums
+from .writers import _guitar as _guitar
+from .writers import _vel as _vel
 
 __all__ = [
     "GM_FAMILIES",

@@ -15,19 +15,21 @@ from .common import (
     Beats,
     _choice,
     _count,
-    _dynamics,
-    _fingerpicked,
     _one_lead,
     _plan_core,
     _plan_others,
     _realize,
     _score,
-    _styled_others,
-    _vel,
 )
 from .gm import CRASH, CRASH2, HAT_CLOSED, HAT_PEDAL, KICK, RIDE, SIDESTICK, SNARE, SNARE2
 from .harmony import _chord_pitches, _Context, _plain_context
 from .score import Chord, Part, Score
+from .writers import (
+    _dynamics,
+    _fingerpicked,
+    _styled_others,
+    _vel,
+)
 
 #: "others" in ballad songs: GM family (first program) -> (weight, roles, role weights).
 _BALLAD_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {

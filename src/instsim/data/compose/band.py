@@ -14,14 +14,8 @@ import numpy as np
 
 from .common import (
     Beats,
-    _band_piano,
-    _bass,
     _choice,
     _count,
-    _drum_style,
-    _drums,
-    _guitar,
-    _others,
     _plan_others,
     _realize,
     _score,
@@ -30,6 +24,14 @@ from .common import (
 from .gm import DRUM_KITS
 from .harmony import MODES, _progression, _song_context
 from .score import Part, Score
+from .writers import (
+    _band_piano,
+    _bass,
+    _drum_style,
+    _drums,
+    _guitar,
+    _others,
+)
 
 #: "others" in band songs: GM family (first program) -> (weight, roles, role weights).
 _BAND_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {

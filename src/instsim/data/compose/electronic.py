@@ -15,14 +15,9 @@ from .common import (
     Beats,
     _choice,
     _count,
-    _guitar,
-    _loop_arp,
-    _onset_mask,
-    _others,
     _plan_others,
     _realize,
     _score,
-    _vel,
 )
 from .gm import (
     CLAP,
@@ -41,6 +36,13 @@ from .gm import (
 )
 from .harmony import MODES, _Context, _progression, _song_context, _voicing
 from .score import Part, Score
+from .writers import (
+    _guitar,
+    _loop_arp,
+    _onset_mask,
+    _others,
+    _vel,
+)
 
 #: "others" in electronic songs: GM family (first program) -> (weight, roles, role weights).
 _ELECTRONIC_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {

@@ -15,20 +15,22 @@ from .common import (
     Beats,
     _choice,
     _count,
-    _near,
     _one_lead,
-    _onset_mask,
     _plan_core,
     _plan_others,
     _realize,
     _score,
-    _section_end,
-    _styled_others,
-    _vel,
 )
 from .gm import CRASH, CRASH2, HAT_CLOSED, HAT_OPEN, KICK, SNARE, SNARE2
 from .harmony import _chord_pitches, _Context, _plain_context, _voicing
 from .score import Part, Score
+from .writers import (
+    _near,
+    _onset_mask,
+    _section_end,
+    _styled_others,
+    _vel,
+)
 
 #: "others" in funk songs: GM family (first program) -> (weight, roles, role weights).
 _FUNK_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {

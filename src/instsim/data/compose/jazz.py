@@ -12,19 +12,21 @@ import numpy as np
 
 from .common import (
     Beats,
-    _bass,
     _choice,
     _count,
-    _melody,
-    _others,
     _plan_others,
     _realize,
     _score,
-    _vel,
 )
 from .gm import DRUM_KITS, HAT_PEDAL, KICK, RIDE, RIDE_BELL, SIDESTICK, SNARE
 from .harmony import _Context, _song_context, _voicing
 from .score import Part, Score
+from .writers import (
+    _bass,
+    _melody,
+    _others,
+    _vel,
+)
 
 #: "others" in jazz songs: GM family (first program) -> (weight, roles, role weights).
 _JAZZ_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {

@@ -17,16 +17,11 @@ from .common import (
     Beats,
     _choice,
     _count,
-    _fingerpicked,
-    _near,
     _one_lead,
     _plan_core,
     _plan_others,
     _realize,
     _score,
-    _section_end,
-    _styled_others,
-    _vel,
 )
 from .gm import (
     CLAVES,
@@ -44,6 +39,13 @@ from .gm import (
 )
 from .harmony import _chord_pitches, _Context, _plain_context
 from .score import Chord, Part, Score
+from .writers import (
+    _fingerpicked,
+    _near,
+    _section_end,
+    _styled_others,
+    _vel,
+)
 
 _CLAVES: dict[str, tuple[int, ...]] = {
     "son 3-2": (0, 3, 6, 10, 12), "son 2-3": (2, 4, 8, 11, 14),

@@ -3,7 +3,7 @@
 One song plan (tempo 60-180 BPM, 4/4 or 3/4, a mode, swing, sevenths, an A/B
 progression and a form), a part plan (``_plan_parts``: drums, bass, one or two
 pianos and guitars, 0-4 "others"), and the shared part writers of
-:mod:`~instsim.data.compose.common`. Its entry point is :func:`song`.
+:mod:`~instsim.data.compose.writers`. Its entry point is :func:`song`.
 """
 
 from __future__ import annotations
@@ -11,19 +11,21 @@ from __future__ import annotations
 import numpy as np
 
 from .common import (
-    _bass,
     _choice,
-    _chords_part,
-    _drum_style,
-    _drums,
-    _guitar,
     _keep_sections,
-    _melody,
     _timing,
 )
 from .gm import DRUM_KITS, ROLE_PROGRAMS, _program_range
 from .harmony import MODES, _Context, _progression, _triad
 from .score import Part, Score
+from .writers import (
+    _bass,
+    _chords_part,
+    _drum_style,
+    _drums,
+    _guitar,
+    _melody,
+)
 
 _MODE_P = (0.4, 0.35, 0.125, 0.125)
 

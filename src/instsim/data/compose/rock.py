@@ -15,15 +15,11 @@ from .common import (
     Beats,
     _choice,
     _count,
-    _dynamics,
     _one_lead,
     _plan_core,
     _plan_others,
     _realize,
     _score,
-    _section_end,
-    _styled_others,
-    _vel,
 )
 from .gm import (
     CRASH,
@@ -40,6 +36,12 @@ from .gm import (
 )
 from .harmony import MODES, _Context, _plain_context, _voicing
 from .score import Chord, Part, Score
+from .writers import (
+    _dynamics,
+    _section_end,
+    _styled_others,
+    _vel,
+)
 
 #: "others" in rock songs: GM family (first program) -> (weight, roles, role weights).
 _ROCK_OTHERS: dict[int, tuple[float, tuple[str, ...], tuple[float, ...]]] = {
