@@ -36,12 +36,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 from pathlib import Path
 
 import numpy as np
 
 from instsim import INSTRUMENTS, Extractor
+from instsim.extractor import normalize_subspaces
 
 ALPHAS = (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 0.1, 1.0)
 
@@ -128,8 +128,10 @@ def collect(
 
 
 def collect_real(set_dir: str, out: str, model: str | None) -> None:
+    from instsim.evaluate.realset import load_manifest
+
     ext = Extractor.from_pretrained(model, device="cpu")
-    mixes = json.loads(Path(set_dir, "manifest.json").read_text())["mixes"]
+    mixes = load_manifest(set_dir)["mixes"]
     raw, silent, idx = [], [], [0]
     for res in ext.embed_files([str(Path(set_dir, m["file"])) for m in mixes], batch_size=32):
         raw.append(res.embedding.raw)
@@ -140,11 +142,11 @@ def collect_real(set_dir: str, out: str, model: str | None) -> None:
         raw=np.concatenate(raw),
         silent=np.concatenate(silent),
         idx=np.asarray(idx),
-        **{k: np.asarray([m[f] for m in mixes]) for k, f in _REAL_KEYS.items()},
+        focus=np.asarray([m["focus"] for m in mixes]),
+        draw=np.asarray([m["draw"] for m in mixes]),
+        stem=np.asarray([m["stem"] for m in mixes]),
+        rest=np.asarray([m["rest_id"] for m in mixes]),
     )
-
-
-_REAL_KEYS = {"focus": "focus", "draw": "draw", "stem": "stem", "rest": "rest_id"}
 
 
 def load(path: str) -> dict[tuple[str, int], dict[str, np.ndarray]]:
@@ -157,10 +159,6 @@ def load(path: str) -> dict[tuple[str, int], dict[str, np.ndarray]]:
 
 
 # -- the projection --------------------------------------------------------------------------
-def _norm(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
-
-
 def scatter(x: np.ndarray, akey: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(mean [d], nuisance [d, d], total [d, d])`` of normalised vectors by focus window.
 
@@ -216,7 +214,7 @@ def pseudo_mix(sets, projs=None) -> dict[str, np.ndarray]:
         for d in range(10):
             s = sets.get((c, d))
             if s is not None and len(set(s["focus"].tolist())) >= 2:
-                x = _norm(project(s["X"], projs and projs[c]))
+                x = normalize_subspaces(project(s["X"], projs and projs[c]), 1)
                 accs.append(knn_accuracy(x, s["focus"], k=5, exclude=exclusion_mask(s["rest"])))
         out[c] = np.asarray(accs)
     return out
@@ -239,7 +237,7 @@ def real(path: str, projs=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
             continue
         x = z["raw"][:, i * 128 : (i + 1) * 128]
         if projs is not None:
-            x = project(_norm(x), projs[c])
+            x = project(normalize_subspaces(x, 1), projs[c])
         vecs = []
         for a, b in itertools.pairwise(idx):
             keep = ~silent[a:b] if (~silent[a:b]).any() else np.ones(b - a, bool)

@@ -69,7 +69,6 @@ __all__ = [
     "check_kit_soundfonts",
     "check_soundfont",
     "check_soundfonts",
-    "held_out_in_training",
     "integrated_loudness",
     "read_corpus_info",
     "synthesize_corpus",
@@ -1324,29 +1323,22 @@ class HeldOutDataWarning(UserWarning):
     """
 
 
-def held_out_in_training(
-    packs: Sequence[Any], collections: Sequence[Any], split_fractions: Sequence[float]
+def _held_out_in_training(
+    packs: Sequence[Any],
+    pack_share: float,
+    collections: Sequence[Any],
+    midi_share: float,
+    split_fractions: Sequence[float],
 ) -> list[str]:
     """What a corpus would train on that is held out: ``["sample pack X", ...]``.
 
-    Parameters
-    ----------
-    packs : sequence of SamplePack
-        The packs in use (none when their share is 0).
-    collections : sequence of MidiCollection
-        The MIDI collections in use (none when their share is 0).
-    split_fractions : sequence of float
-        Train, validation and test fractions.
-
-    Returns
-    -------
-    list of str
-        Empty when the train fraction is 0 or nothing held out is used.
+    Packs and collections count only when drawn from (share above 0); the list is
+    empty when the train fraction is 0.
     """
-    if not split_fractions or split_fractions[0] <= 0:
+    if split_fractions[0] <= 0:
         return []
-    return [f"sample pack {p.name}" for p in packs if p.held_out] + [
-        f"MIDI collection {c.name}" for c in collections if c.info.held_out
+    return [f"sample pack {p.name}" for p in packs if pack_share > 0 and p.held_out] + [
+        f"MIDI collection {c.name}" for c in collections if midi_share > 0 and c.info.held_out
     ]
 
 
@@ -1529,9 +1521,7 @@ def synthesize_corpus(
     if colls:
         params["midi_collections"] = sorted(str(c.root) for c in colls)
         params["midi_share"] = m_share
-    held = held_out_in_training(
-        packs if pack_share > 0 else [], colls if m_share > 0 else [], fractions
-    )
+    held = _held_out_in_training(packs, pack_share, colls, m_share, fractions)
     if held:
         warnings.warn(
             HeldOutDataWarning(

@@ -91,7 +91,12 @@ def follow_rates(
     n = len(s)
     if len(r) != n or np.shape(x)[0] != n:
         raise ConfigError("labels", f"{np.shape(x)[0]} vectors, {n} stems, {len(r)} rests")
-    nn = nearest_other(x, metric)
+    return _rates(nearest_other(x, metric), s, r)
+
+
+def _rates(nn: np.ndarray, s: np.ndarray, r: np.ndarray) -> dict[str, float]:
+    """:func:`follow_rates` from each row's nearest other row ``nn``."""
+    n = len(s)
     same_s = s[:, None] == s[None, :]
     same_r = r[:, None] == r[None, :]
     np.fill_diagonal(same_s, False)
@@ -215,16 +220,19 @@ def evaluate_set(
         if baseline:
             waves = [load_audio(paths[k], sr=sr)[0] for k in idx]
             spaces[BASELINE] = (logmel_stats(waves, extractor.config.frontend), "euclidean")
+        s_arr = np.asarray(stems, dtype=object)
+        r_arr = np.asarray(rests, dtype=object)
         for name, (x, metric) in spaces.items():
-            r = follow_rates(x, stems, rests, metric)
+            nn = nearest_other(x, metric)
+            r = _rates(nn, s_arr, r_arr)
             sys_entry = entry["systems"].setdefault(name, {"follows_c": [], "follows_rest": []})
             sys_entry["follows_c"].append(r["follows_c"])
             sys_entry["follows_rest"].append(r["follows_rest"])
             tally = sys_entry.setdefault("_by_source", {})
-            for q, n in enumerate(nearest_other(x, metric)):
-                hits = tally.setdefault(package[stems[q]], [0, 0])
-                hits[0] += int(stems[n] == stems[q])
-                hits[1] += 1
+            for q, hit in enumerate(s_arr[nn] == s_arr):
+                counts = tally.setdefault(package[stems[q]], [0, 0])
+                counts[0] += int(hit)
+                counts[1] += 1
             entry.setdefault("_chance_c", []).append(r["chance_c"])
             entry.setdefault("_chance_rest", []).append(r["chance_rest"])
     if not out:
