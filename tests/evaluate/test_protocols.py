@@ -25,6 +25,7 @@ from instsim.evaluate.protocols import (
     music_id_exclusion,
     music_id_segments,
     pseudo_mix_accuracy,
+    pseudo_mix_follow_rates,
 )
 from instsim.instruments import INSTRUMENTS
 
@@ -365,3 +366,36 @@ def test_one_focus_piece_gives_no_number(corpus) -> None:
     pm = draw_pseudo_mix_set(infos, "bass", n_pieces=1, n_partners=2, seed=0)
     assert pm.n_pieces == 1
     assert pseudo_mix_accuracy(EmbeddingStore(source), System.csn("o", Oracle()), pm) is None
+
+
+def test_pseudo_mix_follow_rates_focus_rest_and_chance(corpus) -> None:
+    source, infos = corpus
+    oracle = Oracle()
+    store = EmbeddingStore(source)
+    pm = draw_pseudo_mix_set(infos, "drums", n_pieces=6, n_partners=4, seed=7)
+    # 6 focus pieces x 4 partners at each of the two times (0 s, 10 s)
+    assert pm.n_mixes == 24 and pm.n_segments == 48
+    right = pseudo_mix_follow_rates(store, System.csn("oracle", oracle), pm)
+    assert right is not None and right["segments"] == 48
+    # sub-space drums hears A's drums only: the nearest segment of the same time holds the
+    # same drums (another partner of A); never the same rest piece with other drums. The
+    # other segment of the query's own pseudo-mix (same A, same B, another time) hears the
+    # same constant sine, so a comparison across times would give follows_rest > 0.
+    assert right["follows_c"] == 100.0 and right["follows_rest"] == 0.0
+    # chance: each segment's time holds 23 others, 3 of them with the same focus piece
+    assert right["chance_c"] == pytest.approx(100 * 3 / 23)
+    assert 0.0 < right["chance_rest"] < 100.0
+    # a view that hears the bass band hears B: it follows the rest every time
+    wrong = System("wrong", "wrong", "csn", {"oracle": oracle}, {},
+                   {"drums": View("oracle", None, "bass")})  # fmt: skip
+    leak = pseudo_mix_follow_rates(store, wrong, pm)
+    assert leak is not None
+    assert leak["follows_rest"] == 100.0 and leak["follows_c"] == 0.0
+    assert leak["chance_rest"] == right["chance_rest"]
+    # no view for the instrument, or nothing to compare: no number
+    assert (
+        pseudo_mix_follow_rates(store, System.per_instrument("f", {"bass": oracle}, True), pm)
+        is None
+    )
+    one = draw_pseudo_mix_set(infos, "drums", n_pieces=1, n_partners=1, seed=0)
+    assert pseudo_mix_follow_rates(store, System.csn("oracle", oracle), one) is None

@@ -255,3 +255,20 @@ def test_evaluation_plots_draw_figs_5_and_6(tmp_path: Path) -> None:
         if "path" in e:
             assert (tmp_path / e["path"]).read_bytes()[:8] == PNG_MAGIC
     assert seen[-1] == (len(entries), len(entries))
+
+
+def test_follow_rates_table_and_reports_without_it() -> None:
+    report = fake_report()
+    stat = {"mean": 41.0, "std": 2.0, "draws": [39.0, 43.0]}
+    report["systems"]["csn"]["pseudo_mix_follows"] = {
+        "bass": {"follows_c": stat, "follows_rest": {**stat, "mean": 12.5},
+                 "chance_c": 13.0, "chance_rest": 9.25},
+    }  # fmt: skip
+    rows = table_rows(render_markdown(report), "Does each sub-space follow")
+    assert rows[0] == ["system", *INSTS]
+    body = {r[0]: r for r in rows[1:]}
+    assert body["my-csn (ours): follows c"][1:3] == ["–", "41.0 ± 2.0"]
+    assert body["my-csn (ours): follows rest"][2] == "12.5 ± 2.0"
+    assert body["chance: c / rest"][1:3] == ["–", "13.0 / 9.2"]
+    # reports written before the rates existed render as before
+    assert "Does each sub-space follow" not in render_markdown(fake_report())

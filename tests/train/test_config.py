@@ -160,7 +160,11 @@ def test_phases_schedule_lr_and_aux_weight() -> None:
 
 
 _WRONG_KIND = {"triplet": "auxiliary", "masked_triplet": "triplet", "target": "masked_triplet"}
-_RIGHT = {"triplet": "'triplet'", "masked_triplet": "'masked_triplet'", "target": "'auxiliary'"}
+_RIGHT = {
+    "triplet": "'triplet'",
+    "masked_triplet": "'invariant_triplet', 'masked_triplet'",
+    "target": "'auxiliary'",
+}
 
 
 @pytest.mark.parametrize(("path", "kind"), sorted(LOSS_FIELDS.items()))

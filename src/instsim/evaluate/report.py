@@ -146,6 +146,28 @@ def _table2(report: Mapping[str, Any]) -> list[str]:
     return _table(["variant", *insts], rows)
 
 
+def _follows_table(report: Mapping[str, Any]) -> list[str]:
+    """Rows "follows c" and "follows rest" per system, and the chance levels (older reports: none)."""
+    insts = list(INSTRUMENTS)
+    insts += [c for c in report.get("pseudo_mix_follows", {}) if c not in insts]
+    rows, chance = [], {}
+    for sy in report["systems"].values():
+        f = sy.get("pseudo_mix_follows")
+        if not f:
+            continue
+        for key, what in (("follows_c", "follows c"), ("follows_rest", "follows rest")):
+            rows.append(
+                [f"{sy['label']}: {what}"] + [_mean_std(f.get(c, {}).get(key)) for c in insts]
+            )
+        for c in insts:
+            if c in f:
+                chance[c] = f"{f[c]['chance_c']:.1f} / {f[c]['chance_rest']:.1f}"
+    if not rows:
+        return []
+    rows.append(["chance: c / rest"] + [chance.get(c, _DASH) for c in insts])
+    return _table(["system", *insts], rows)
+
+
 def _span(values: Sequence[int]) -> str:
     lo, hi = min(values), max(values)
     return str(lo) if lo == hi else f"{lo}–{hi}"
@@ -247,6 +269,19 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             *_table2(report),
             "",
         ]
+        follows = _follows_table(report)
+        if follows:
+            lines += [
+                "### Does each sub-space follow its instrument or the rest? [%]",
+                "",
+                "The same pseudo-mixes, compared only with segments of the same time of their "
+                "focus piece: the nearest one holds the same stretch of the focus instrument "
+                "(follows c) or comes from the same rest piece (follows rest), as in the "
+                "real-audio check. Mean ± standard deviation over the draws.",
+                "",
+                *follows,
+                "",
+            ]
     counts = _counts(report)
     if counts:
         lines += ["## Counts", "", *counts]

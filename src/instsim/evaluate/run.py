@@ -44,6 +44,7 @@ from .protocols import (
     music_id_accuracy,
     music_id_segments,
     pseudo_mix_accuracy,
+    pseudo_mix_follow_rates,
 )
 
 __all__ = [
@@ -258,6 +259,21 @@ def _mean_std(values: Sequence[float | None]) -> tuple[float | None, float | Non
     return float(np.mean(v)), std
 
 
+def _follows(rates: Sequence[dict[str, float] | None]) -> dict[str, Any] | None:
+    """Per-draw follow rates (:func:`pseudo_mix_follow_rates`) as mean, std and draws."""
+    got = [r for r in rates if r is not None]
+    if not got:
+        return None
+    out: dict[str, Any] = {}
+    for key in ("follows_c", "follows_rest"):
+        vals = [r[key] for r in got]
+        mean, std = _mean_std(vals)
+        out[key] = {"mean": mean, "std": std, "draws": vals}
+    for key in ("chance_c", "chance_rest"):
+        out[key] = float(np.mean([r[key] for r in got]))
+    return out
+
+
 def _draw_seed(seed: int, draw: int, condition_index: int) -> int:
     return int(np.random.SeedSequence([seed, draw, condition_index]).generate_state(1)[0])
 
@@ -421,6 +437,7 @@ def run_evaluation(
             "music_id": {},
             "music_id_active": {},
             "pseudo_mix": {},
+            "pseudo_mix_follows": {},
         }
         for ss in segsets:
             m = music_id_accuracy(store, sy, ss, k=s.k)
@@ -432,6 +449,9 @@ def run_evaluation(
             accs = [pseudo_mix_accuracy(store, sy, pm, k=s.k) for pm in draws]
             mean, std = _mean_std(accs)
             r["pseudo_mix"][c] = {"mean": mean, "std": std, "draws": accs}
+            follows = _follows([pseudo_mix_follow_rates(store, sy, pm) for pm in draws])
+            if follows is not None:
+                r["pseudo_mix_follows"][c] = follows
         results[sy.name] = r
 
     top = results[main.name]
@@ -457,6 +477,7 @@ def run_evaluation(
         "music_id": top["music_id"],
         "music_id_active": top["music_id_active"],
         "pseudo_mix": top["pseudo_mix"],
+        "pseudo_mix_follows": top["pseudo_mix_follows"],
         "systems": results,
         "counts": {
             "music_id": {

@@ -7,7 +7,7 @@ import torch
 from ...errors import ConfigError
 from . import MaskedTripletStyleLoss, TripletStyleLoss
 
-__all__ = ["MaskedTripletLoss", "TripletLoss"]
+__all__ = ["InvariantMaskedTripletLoss", "MaskedTripletLoss", "TripletLoss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -86,3 +86,55 @@ class MaskedTripletLoss(MaskedTripletStyleLoss):
         return _hinge(
             anchor * masks, positive * masks, negative * masks, self.margin, self.reduction
         )
+
+
+class InvariantMaskedTripletLoss(MaskedTripletStyleLoss):
+    """Masked triplet loss plus a pull between the two inputs that share the condition's stem.
+
+    ``L = max(0, D(a, p; c) - D(a, n; c) + margin) + invariance x D(a, p; c)^2``.
+
+    In a stage-3 triplet the anchor and the positive hold the *same* stem of condition
+    ``c`` (the same window of the same piece) under *different* rests, so ``D(a, p; c)``
+    is exactly what the rest of the mix moves in sub-space ``c``. The hinge stops pulling
+    once the margin holds; the squared term keeps removing that rest-driven spread
+    (issue 12: the directions the rest moves carry the leakage measured on real
+    recordings, docs/results.md, "A post-hoc lever").
+
+    Parameters
+    ----------
+    margin : float
+        Margin of the hinge, as in :class:`MaskedTripletLoss`.
+    invariance : float >= 0
+        Weight of the squared same-stem distance; 0 gives :class:`MaskedTripletLoss`.
+    reduction : {"mean", "sum", "none"}
+
+    Shapes
+    ------
+    ``forward(anchor, positive, negative, masks: [batch, dim]) -> scalar``
+    (``[batch]`` with ``reduction="none"``)
+    """
+
+    def __init__(
+        self, margin: float = 0.2, invariance: float = 0.3, reduction: str = "mean"
+    ) -> None:
+        super().__init__()
+        self.margin, self.reduction = _check(margin, reduction)
+        if not invariance >= 0:
+            raise ConfigError("invariance", f"must be >= 0, got {invariance!r}")
+        self.invariance = float(invariance)
+
+    def forward(
+        self,
+        anchor: torch.Tensor,
+        positive: torch.Tensor,
+        negative: torch.Tensor,
+        masks: torch.Tensor,
+    ) -> torch.Tensor:
+        a, p, n = anchor * masks, positive * masks, negative * masks
+        per_row = _hinge(a, p, n, self.margin, "none")
+        per_row = per_row + self.invariance * (a - p).pow(2).sum(-1)
+        if self.reduction == "mean":
+            return per_row.mean()
+        if self.reduction == "sum":
+            return per_row.sum()
+        return per_row
