@@ -274,6 +274,7 @@ def test_stage3_logs_pseudo_mix_validation_as_evaluate_computes_it(
         System,
         draw_pseudo_mix_set,
         pseudo_mix_accuracy,
+        pseudo_mix_follow_rates,
     )
 
     cfg = _tiny(tiny_corpus)
@@ -288,6 +289,7 @@ def test_stage3_logs_pseudo_mix_validation_as_evaluate_computes_it(
     logged = valid["pseudo_mix_accuracy"]
     assert logged and set(logged) <= {"drums", "bass", "piano", "guitar", "others"}
     assert all(2 <= n <= 3 for n in valid["pseudo_mix_pieces"].values())
+    assert valid["pseudo_mix_follows"], "no follow rates logged"
     # the figure is the evaluation protocol's for the published model on the same draw
     run = json.loads((out / "training.json").read_text())
     cache = GroupCache(run["cache"])
@@ -298,6 +300,12 @@ def test_stage3_logs_pseudo_mix_validation_as_evaluate_computes_it(
         pm = draw_pseudo_mix_set(pieces, cond, n_pieces=3, seed=0, tempo_bin_bpm=35.0)
         assert pm.n_segments == valid["pseudo_mix_segments"][cond]
         assert pseudo_mix_accuracy(store, system, pm) == pytest.approx(acc, abs=0.01)
+        follows = pseudo_mix_follow_rates(store, system, pm)
+        if follows is None:
+            assert cond not in valid["pseudo_mix_follows"]
+            continue
+        for k in ("follows_c", "follows_rest"):
+            assert follows[k] == pytest.approx(valid["pseudo_mix_follows"][cond][k], abs=0.01)
     # off: only the music-ID figures
     cfg["stage3"]["valid_pseudo_mix"] = 0
     out = train(cfg, tmp_path / "off", progress=False, say=lambda s: None)

@@ -160,6 +160,7 @@ def _make_pseudo_mix_validator(
         System,
         draw_pseudo_mix_set,
         pseudo_mix_accuracy,
+        pseudo_mix_follow_rates,
     )
     from ..extractor import Extractor
 
@@ -192,8 +193,15 @@ def _make_pseudo_mix_validator(
     def validate() -> dict[str, Any]:
         store = EmbeddingStore(ctx.cache, batch_size=16)
         acc = {pm.condition: pseudo_mix_accuracy(store, system, pm) for pm in sets}
+        follows = {pm.condition: pseudo_mix_follow_rates(store, system, pm) for pm in sets}
         return {
             "pseudo_mix_accuracy": {c: round(a, 2) for c, a in acc.items() if a is not None},
+            # the real-audio check's rates on the same pseudo-mixes (docs/evaluation.md)
+            "pseudo_mix_follows": {
+                c: {k: round(f[k], 2) for k in ("follows_c", "follows_rest")}
+                for c, f in follows.items()
+                if f is not None
+            },
             "pseudo_mix_pieces": {pm.condition: pm.n_pieces for pm in sets},
             "pseudo_mix_segments": {pm.condition: pm.n_segments for pm in sets},
         }
