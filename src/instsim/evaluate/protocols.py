@@ -704,8 +704,8 @@ def pseudo_mix_follow_rates(
     piece ``A`` ("follows c"), comes from the same rest piece ``B`` ("follows rest"), or
     neither. Unlike :func:`pseudo_mix_accuracy`, which rewards telling focus *pieces*
     apart from other moments of them, this asks what a user asking "the same ``c``,
-    whatever the rest" meets; its "follows rest" ranked five post-hoc variants of the
-    bundled model in the order real recordings rank them (docs/results.md).
+    whatever the rest" meets; its "follows rest" ranked six models in the order real
+    recordings rank them (docs/results.md, "Follow rates on pseudo-mixes").
 
     Returns
     -------
