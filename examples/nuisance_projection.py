@@ -26,6 +26,10 @@ three fit corpora: docs/results.md, "A post-hoc lever")::
     $E score fit.npz,fit3.npz --alpha 0.01 jazz.npz real.npz            # B
     $E score fit.npz,fit3.npz --kind shrink jazz.npz real.npz           # C
 
+``score`` prints, per set, pseudo-mix accuracy and the follow rates of ``instsim evaluate``
+(docs/evaluation.md) without and with the projection; with the collections of v6
+(``--model runs/candidate-v6``) it gives docs/results.md's "v6 plus a projection".
+
 ``collect`` draws the evaluation's pseudo-mix sets (same seeds as ``instsim evaluate
 --draws 10``, so the unprojected figures equal the report's) or, with ``--fit``, one large
 draw per instrument (every usable piece, 4 partners), and stores the normalised
@@ -220,6 +224,30 @@ def pseudo_mix(sets, projs=None) -> dict[str, np.ndarray]:
     return out
 
 
+def follows(sets, projs=None) -> tuple[float, float]:
+    """Mean over instruments and draws of the pseudo-mix follow rates (follows c, follows
+    rest) [%], as ``instsim evaluate`` computes them (segments of one time compared)."""
+    from instsim.evaluate.protocols import same_time_follow_rates
+
+    fc, fr = [], []
+    for c in INSTRUMENTS:
+        rates = [
+            same_time_follow_rates(
+                project(s["X"], projs and projs[c]),
+                [float(k.rsplit("@", 1)[1]) for k in s["akey"]],
+                s["focus"],
+                s["rest"],
+            )
+            for d in range(10)
+            if (s := sets.get((c, d))) is not None
+        ]
+        rates = [r for r in rates if r is not None]
+        if rates:
+            fc.append(np.mean([r["follows_c"] for r in rates]))
+            fr.append(np.mean([r["follows_rest"] for r in rates]))
+    return float(np.mean(fc)), float(np.mean(fr))
+
+
 def real(path: str, projs=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per draw, (follows c, follows rest) [%] of sub-space c on the real-audio grids of focus c.
 
@@ -336,7 +364,11 @@ def score(fit_path: str, alpha: float, paths: list[str], kind: str = "lda") -> N
             cells.append(f"{c} {b[c].mean():.1f} -> {p[c].mean():.1f} ({_paired(b[c], p[c])})")
         mean_b = np.mean([v.mean() for v in b.values()])
         mean_p = np.mean([v.mean() for v in p.values()])
-        print(f"{path}: " + "; ".join(cells) + f"; mean {mean_b:.1f} -> {mean_p:.1f}")
+        (fc_b, fr_b), (fc_p, fr_p) = follows(sets), follows(sets, projs)
+        print(
+            f"{path}: " + "; ".join(cells) + f"; mean {mean_b:.1f} -> {mean_p:.1f}; "
+            f"follows c {fc_b:.2f} -> {fc_p:.2f}, follows rest {fr_b:.2f} -> {fr_p:.2f}"
+        )
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from instsim.evaluate.protocols import (
     music_id_segments,
     pseudo_mix_accuracy,
     pseudo_mix_follow_rates,
+    same_time_follow_rates,
 )
 from instsim.instruments import INSTRUMENTS
 
@@ -399,3 +400,20 @@ def test_pseudo_mix_follow_rates_focus_rest_and_chance(corpus) -> None:
     )
     one = draw_pseudo_mix_set(infos, "drums", n_pieces=1, n_partners=1, seed=0)
     assert pseudo_mix_follow_rates(store, System.csn("oracle", oracle), one) is None
+
+
+def test_same_time_follow_rates_compare_only_segments_of_one_time() -> None:
+    # time 0 (0.0004 s rounds to it): A1+B1 and A1+B2 point the same way, each follows c;
+    # A2+B1's nearest is A1+B2 (cosine 0.11 against 0), neither; time 10: a lone segment,
+    # not counted
+    x = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [1.0, 0.0]])
+    r = same_time_follow_rates(
+        x, [0.0, 0.0, 0.0004, 10.0], ["A1", "A1", "A2", "A1"], ["B1", "B2", "B1", "B1"]
+    )
+    assert r is not None and r["segments"] == 3
+    assert r["follows_c"] == pytest.approx(100 * 2 / 3)
+    assert r["follows_rest"] == 0.0
+    assert r["chance_c"] == pytest.approx(100 * (1 / 2 + 1 / 2 + 0) / 3)
+    assert same_time_follow_rates(x[:1], [0.0], ["A"], ["B"]) is None
+    with pytest.raises(ConfigError, match="3 focus"):
+        same_time_follow_rates(x, [0.0] * 4, ["A"] * 3, ["B"] * 4)

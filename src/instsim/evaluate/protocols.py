@@ -64,6 +64,7 @@ __all__ = [
     "music_id_segments",
     "pseudo_mix_accuracy",
     "pseudo_mix_follow_rates",
+    "same_time_follow_rates",
 ]
 
 #: ``progress(n)``: called with the number of segments just embedded.
@@ -719,13 +720,41 @@ def pseudo_mix_follow_rates(
     if view is None or not pm.specs:
         return None
     x = store.get(system, view, pm.specs)
-    times = np.asarray([round(s.part_with(pm.condition).offset_seconds, 3) for s in pm.specs])
-    a = np.asarray(pm.focus, dtype=object)
-    b = np.asarray(pm.rest, dtype=object)
+    times = [s.part_with(pm.condition).offset_seconds for s in pm.specs]
+    return same_time_follow_rates(x, times, pm.focus, pm.rest)
+
+
+def same_time_follow_rates(
+    x: np.ndarray, times: Sequence[float], focus: Sequence[object], rest: Sequence[object]
+) -> dict[str, float] | None:
+    """:func:`pseudo_mix_follow_rates` on given vectors: nearest other row of the same time.
+
+    Parameters
+    ----------
+    x : np.ndarray [shape=(n, d)]
+        One vector per segment (compared by cosine).
+    times : sequence of float [seconds], shape (n,)
+        Start of each segment on its focus piece's timeline (rounded to 1 ms).
+    focus, rest : sequence [shape=(n,)]
+        Each segment's focus piece ``A`` and rest piece ``B`` (any hashable ids).
+
+    Returns
+    -------
+    dict or None
+        As :func:`pseudo_mix_follow_rates`.
+    """
+    x = np.asarray(x)
+    t = np.round(np.asarray(times, dtype=np.float64), 3)
+    a = np.asarray(focus, dtype=object)
+    b = np.asarray(rest, dtype=object)
+    if not (len(t) == len(a) == len(b) == x.shape[0]):
+        raise ConfigError(
+            "labels", f"{x.shape[0]} vectors, {len(t)} times, {len(a)} focus, {len(b)} rest"
+        )
     hits_c = hits_r = chance_c = chance_r = 0.0
     n = 0
-    for t in np.unique(times):
-        idx = np.flatnonzero(times == t)
+    for when in np.unique(t):
+        idx = np.flatnonzero(t == when)
         if len(idx) < 2:
             continue
         nn = idx[nearest_other(x[idx])]
