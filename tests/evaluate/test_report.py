@@ -272,3 +272,45 @@ def test_follow_rates_table_and_reports_without_it() -> None:
     assert body["chance: c / rest"][1:3] == ["–", "13.0 / 9.2"]
     # reports written before the rates existed render as before
     assert "Does each sub-space follow" not in render_markdown(fake_report())
+
+
+def test_each_system_is_compared_with_the_model_draw_by_draw() -> None:
+    report = fake_report()
+    csn = report["systems"]["csn"]
+    other = {
+        "label": "candidate (ours)",
+        "kind": "csn",
+        "source": "/c",
+        "music_id": {},
+        "music_id_active": {},
+        # drums: +2 and +4 over the model's 28.5 / 31.5 -> +3.0, SE 1.0: significant;
+        # bass: +1 and -1 -> +0.0; piano: one draw missing -> no number
+        "pseudo_mix": {
+            "drums": {"mean": 33.0, "std": 0.0, "draws": [30.5, 35.5]},
+            "bass": {"mean": 30.0, "std": 1.0, "draws": [30.5, 31.5]},
+            "piano": {"mean": 30.0, "std": 0.0, "draws": [30.0, None]},
+        },
+    }
+    report["systems"]["cand"] = other
+    csn["pseudo_mix_follows"] = {
+        "drums": {"follows_c": {"mean": 50.0, "std": 5.0, "draws": [45.0, 55.0]},
+                  "follows_rest": {"mean": 10.0, "std": 0.0, "draws": [10.0, 10.0]},
+                  "chance_c": 8.0, "chance_rest": 2.0},
+    }  # fmt: skip
+    other["pseudo_mix_follows"] = {
+        "drums": {"follows_c": {"mean": 50.5, "std": 0.0, "draws": [50.0, 51.0]},
+                  "follows_rest": {"mean": 7.0, "std": 0.0, "draws": [7.0, 7.0]},
+                  "chance_c": 8.0, "chance_rest": 2.0},
+    }  # fmt: skip
+    rows = table_rows(render_markdown(report), "Each system against the model")
+    assert rows[0] == ["change against my-csn (ours)", *INSTS]
+    body = {r[0]: r[1:] for r in rows[1:]}
+    assert body["candidate (ours): accuracy"][:3] == ["+3.0*", "+0.0", "–"]
+    # drums follows c: +5 and -4 -> +0.5, not significant; follows rest -3 every draw
+    assert body["candidate (ours): follows c"][0] == "+0.5"
+    assert body["candidate (ours): follows rest"][0] == "-3.0*"
+    # the baseline's draws are None: no row for it
+    assert not any(k.startswith("non-disentangled") for k in body)
+    # one system only: no such table
+    del report["systems"]["cand"], report["systems"]["fcn-clean"], report["systems"]["baseline"]
+    assert "Each system against the model" not in render_markdown(report)

@@ -11,7 +11,9 @@ returns (accuracies in percent; ``None`` where a number could not be measured).
 * every system measured here, per input length (also restricted to the
   segments where the instrument plays);
 * **Table 2** (pseudo-mix sub-space accuracy): the paper's four variants, then
-  our systems as ``mean ± std`` over the draws;
+  our systems as ``mean ± std`` over the draws; the follow rates on the same
+  pseudo-mixes; and, when several systems were measured, each one's change against
+  the first, paired draw by draw;
 * the counts behind each number (pieces, segments, pseudo-mixes per draw),
   pieces the test filter removed, and the t-SNE figures.
 
@@ -21,6 +23,7 @@ The paper's numbers are :data:`PAPER_TABLE1` and :data:`PAPER_TABLE2` (docs/meth
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -168,6 +171,47 @@ def _follows_table(report: Mapping[str, Any]) -> list[str]:
     return _table(["system", *insts], rows)
 
 
+def _paired_cell(first: Mapping[str, Any] | None, other: Mapping[str, Any] | None) -> str:
+    """``"+1.2*"``: the mean over the draws of other - first, ``*`` beyond twice its standard
+    error; "–" unless both have the same number (2 or more) of measured draws."""
+    x = (first or {}).get("draws") or []
+    y = (other or {}).get("draws") or []
+    if len(x) < 2 or len(x) != len(y) or None in x or None in y:
+        return _DASH
+    d = [b - a for a, b in zip(x, y, strict=True)]
+    mean = sum(d) / len(d)
+    se = math.sqrt(sum((v - mean) ** 2 for v in d) / (len(d) - 1) / len(d))
+    return f"{mean:+.1f}" + ("*" if abs(mean) > 2 * se else "")
+
+
+def _paired_table(report: Mapping[str, Any]) -> list[str]:
+    """Each system's change against the first (the model), pseudo-mix accuracy and follow rates."""
+    systems = list(report["systems"].values())
+    if len(systems) < 2:
+        return []
+    first = systems[0]
+    insts = list(INSTRUMENTS)
+    insts += [c for c in report.get("pseudo_mix", {}) if c not in insts]
+
+    def accuracy(sy: Mapping[str, Any], c: str) -> Any:
+        return sy.get("pseudo_mix", {}).get(c)
+
+    def rate(key: str) -> Any:
+        return lambda sy, c: sy.get("pseudo_mix_follows", {}).get(c, {}).get(key)
+
+    rows = []
+    for sy in systems[1:]:
+        for what, get in (
+            ("accuracy", accuracy),
+            ("follows c", rate("follows_c")),
+            ("follows rest", rate("follows_rest")),
+        ):
+            cells = [_paired_cell(get(first, c), get(sy, c)) for c in insts]
+            if any(v != _DASH for v in cells):
+                rows.append([f"{sy['label']}: {what}", *cells])
+    return _table([f"change against {first['label']}", *insts], rows) if rows else []
+
+
 def _span(values: Sequence[int]) -> str:
     lo, hi = min(values), max(values)
     return str(lo) if lo == hi else f"{lo}–{hi}"
@@ -280,6 +324,17 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                 "real-audio check. Mean ± standard deviation over the draws.",
                 "",
                 *follows,
+                "",
+            ]
+        paired = _paired_table(report)
+        if paired:
+            lines += [
+                "### Each system against the model, paired over the draws [points]",
+                "",
+                "Mean over the draws of (system - model) on the same pseudo-mixes; `*`: beyond "
+                "twice the standard error of the paired differences.",
+                "",
+                *paired,
                 "",
             ]
     counts = _counts(report)
