@@ -17,6 +17,7 @@ from instsim.evaluate.real import (
     format_report,
     logmel_stats,
     nearest_other,
+    paired_changes,
 )
 from instsim.evaluate.realset import build_set
 from instsim.frontend import LogMelConfig
@@ -146,3 +147,36 @@ def test_follows_c_is_split_by_the_source_of_the_focus_recording(tmp_path: Path,
 def test_evaluate_set_without_a_manifest(tmp_path: Path, extractor) -> None:
     with pytest.raises(DatasetError, match="real-check build"):
         evaluate_set(tmp_path, extractor)
+
+
+def _report(follows_c: dict, follows_rest: dict, seconds: float = 6.0) -> dict:
+    return {
+        "settings": {"draws": 2, "seconds": seconds},
+        "focus": {
+            "piano": {
+                "draws": 2,
+                "systems": {
+                    name: {"follows_c": follows_c[name], "follows_rest": follows_rest[name]}
+                    for name in follows_c
+                },
+            }
+        },
+    }
+
+
+def test_paired_changes_against_an_earlier_report_of_the_same_set() -> None:
+    new = _report({"piano": [10.0, 20.0], "drums": [10.0, 20.0]},
+                  {"piano": [60.0, 70.0], "drums": [5.0, 5.0]})  # fmt: skip
+    old = _report({"piano": [5.0, 15.0], "drums": [12.0, 16.0]},
+                  {"piano": [60.0, 70.0], "drums": [5.0, 6.0]})  # fmt: skip
+    ch = paired_changes(new, old)["piano"]
+    # +5 on both draws: beyond any noise; -2 and +4: +1, standard error 3
+    assert ch["piano"]["follows_c"] == {"change": 5.0, "significant": True}
+    assert ch["drums"]["follows_c"]["change"] == pytest.approx(1.0)
+    assert not ch["drums"]["follows_c"]["significant"]
+    assert ch["piano"]["follows_rest"] == {"change": 0.0, "significant": False}
+    # a space only one report has is left out
+    del old["focus"]["piano"]["systems"]["drums"]
+    assert set(paired_changes(new, old)["piano"]) == {"piano"}
+    with pytest.raises(ConfigError, match="another set: settings differ in seconds"):
+        paired_changes(new, _report({"piano": [1.0, 2.0]}, {"piano": [1.0, 2.0]}, seconds=3.0))

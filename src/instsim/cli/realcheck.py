@@ -38,11 +38,15 @@ std over draws, beside chance and a log-mel mean/std baseline.
 Exit codes:
   0  the report was written
   1  a mix could not be embedded
-  2  usage error: no set in SET_DIR, unknown model, bad option
+  2  usage error: no set in SET_DIR, unknown model, bad option, --compare-to a
+     report of another set
 
 \b
 Example:
   instsim real-check run data/real --out report/real
+  # a candidate, with its change against that run, paired over the draws:
+  instsim real-check run data/real --model runs/candidate --out report/cand \\
+      --compare-to report/real/report.json
 """
 
 
@@ -116,15 +120,40 @@ def build(
               help="Also score the non-learned log-mel mean/std baseline.")  # fmt: skip
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto",
               show_default=True, help="Where the network runs.")  # fmt: skip
-def run(set_dir: str, model: str | None, out_dir: str, baseline: bool, device: str) -> None:
+@click.option("--compare-to", "compare_to", default=None, metavar="REPORT_JSON",
+              type=click.Path(exists=True, dir_okay=False, path_type=str),
+              help="report.json of an earlier run on the same set: add each sub-space's "
+                   "change against it, paired over the draws.")  # fmt: skip
+def run(
+    set_dir: str,
+    model: str | None,
+    out_dir: str,
+    baseline: bool,
+    device: str,
+    compare_to: str | None,
+) -> None:
     """Score a model's sub-spaces on a set made by `instsim real-check build`."""
     from .. import Extractor
     from ..errors import InstsimError
-    from ..evaluate.real import evaluate_set, format_report
+    from ..evaluate.real import evaluate_set, format_report, paired_changes
     from ..evaluate.realset import load_manifest
 
+    earlier = None
     with usage_errors():
-        load_manifest(set_dir)
+        manifest = load_manifest(set_dir)
+        if compare_to is not None:
+            try:
+                earlier = json.loads(Path(compare_to).read_text())
+                settings = earlier["settings"]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise UsageError(
+                    f"--compare-to {compare_to}: not a real-check report.json ({exc})"
+                ) from None
+            if settings != manifest["settings"]:
+                raise UsageError(
+                    f"--compare-to {compare_to}: a report of another set (its settings differ "
+                    f"from {set_dir}'s); compare runs on the same set only"
+                )
         if device == "cuda":
             import torch
 
@@ -137,8 +166,21 @@ def run(set_dir: str, model: str | None, out_dir: str, baseline: bool, device: s
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
     report["model"] = model or "bundled default"
+    failed_compare = None
+    if earlier is not None:
+        try:
+            report["paired"] = {
+                "report": str(compare_to),
+                "model": earlier.get("model", compare_to),
+                "changes": paired_changes(report, earlier),
+            }
+        except InstsimError as exc:  # the set matched, its draws did not: keep the scores
+            failed_compare = f"--compare-to {compare_to}: {exc}; report written without it"
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=1) + "\n")
     (out / "report.md").write_text(format_report(report, f"Real-audio check: {report['model']}"))
     click.echo(f"report: {out / 'report.md'}")
+    if failed_compare is not None:
+        click.echo(f"error: {failed_compare}", err=True)
+        sys.exit(2)

@@ -34,7 +34,14 @@ import numpy as np
 from ..errors import ConfigError, DatasetError
 from .realset import load_manifest
 
-__all__ = ["evaluate_set", "follow_rates", "format_report", "logmel_stats", "nearest_other"]
+__all__ = [
+    "evaluate_set",
+    "follow_rates",
+    "format_report",
+    "logmel_stats",
+    "nearest_other",
+    "paired_changes",
+]
 
 BASELINE = "logmel-mean-std"
 
@@ -258,6 +265,61 @@ def evaluate_set(
     }
 
 
+def paired_changes(report: dict[str, Any], earlier: dict[str, Any]) -> dict[str, Any]:
+    """This report's change against an earlier report of the same set, draw by draw.
+
+    Both reports must come from one set (equal ``settings`` and draws per focus), so
+    draw ``k`` holds the same mixes in both and the differences are paired.
+
+    Parameters
+    ----------
+    report, earlier : dict
+        Results of :func:`evaluate_set` (``earlier`` as read back from its
+        ``report.json``).
+
+    Returns
+    -------
+    dict
+        ``{focus: {space: {"follows_c": {"change", "significant"}, "follows_rest":
+        {...}}}}`` for every space in both reports; ``change`` is the mean over the
+        draws of (report - earlier) [percentage points], ``significant`` whether it
+        exceeds twice the standard error of the paired differences.
+
+    Raises
+    ------
+    ConfigError
+        The two reports are not of the same set; the message names what differs.
+    """
+    if earlier.get("settings") != report.get("settings"):
+        keys = sorted(set(report.get("settings", {})) | set(earlier.get("settings", {})))
+        diff = [k for k in keys if report.get("settings", {}).get(k) != earlier["settings"].get(k)]
+        raise ConfigError(
+            "compare_to",
+            "the earlier report is of another set: settings differ in "
+            + (", ".join(diff) or "layout"),
+        )
+    out: dict[str, Any] = {}
+    for focus, entry in report["focus"].items():
+        old = earlier.get("focus", {}).get(focus)
+        if old is None:
+            continue
+        if old.get("draws") != entry["draws"]:
+            raise ConfigError(
+                "compare_to",
+                f"focus {focus}: {entry['draws']} draws here, {old.get('draws')} in the earlier report",
+            )
+        for space, now in entry["systems"].items():
+            then = old.get("systems", {}).get(space)
+            if then is None:
+                continue
+            cell = out.setdefault(focus, {}).setdefault(space, {})
+            for key in ("follows_c", "follows_rest"):
+                d = np.asarray(now[key], dtype=np.float64) - np.asarray(then[key], dtype=np.float64)
+                se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("inf")
+                cell[key] = {"change": float(d.mean()), "significant": bool(abs(d.mean()) > 2 * se)}
+    return out
+
+
 def format_report(report: dict[str, Any], title: str = "Real-audio check") -> str:
     """Markdown tables of :func:`evaluate_set`'s result: one per focus instrument.
 
@@ -280,6 +342,21 @@ def format_report(report: dict[str, Any], title: str = "Real-audio check") -> st
                 f"{s['follows_rest_mean']:.1f} ± {s['follows_rest_std']:.1f} |"
             )
         lines += [f"| chance | {e['chance_c']:.1f} | {e['chance_rest']:.1f} |", ""]
+        paired = report.get("paired", {})
+        change = paired.get("changes", {}).get(focus, {}).get(focus)
+        if change:
+            cells = [
+                f"{what} {change[key]['change']:+.1f}{'*' if change[key]['significant'] else ''}"
+                for key, what in (
+                    ("follows_c", f"follows {focus}"),
+                    ("follows_rest", "follows rest"),
+                )
+            ]
+            lines += [
+                f"Against {paired['model']} (paired over the draws, `*` beyond twice the standard "
+                f"error): sub-space {focus} " + ", ".join(cells) + ".",
+                "",
+            ]
         by = e["systems"].get(focus, {}).get("follows_c_by_source", {})
         if len(by) > 1:
             base = e["systems"].get(BASELINE, {}).get("follows_c_by_source", {})
