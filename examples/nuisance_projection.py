@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from instsim import INSTRUMENTS, Extractor
+from instsim.evaluate.report import paired_change
 from instsim.extractor import normalize_subspaces
 
 ALPHAS = (0.0, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 0.1, 1.0)
@@ -282,9 +283,8 @@ def real(path: str, projs=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 def _paired(base: np.ndarray, new: np.ndarray) -> str:
     """``"+1.2*"``: the mean paired change, ``*`` beyond twice its standard error."""
-    d = new - base
-    star = "*" if abs(d.mean()) > 2 * d.std(ddof=1) / np.sqrt(len(d)) else ""
-    return f"{d.mean():+.1f}{star}"
+    change, significant = paired_change(list(base), list(new))
+    return f"{change:+.1f}{'*' if significant else ''}"
 
 
 def fit_all(

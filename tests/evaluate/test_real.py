@@ -178,5 +178,14 @@ def test_paired_changes_against_an_earlier_report_of_the_same_set() -> None:
     # a space only one report has is left out
     del old["focus"]["piano"]["systems"]["drums"]
     assert set(paired_changes(new, old)["piano"]) == {"piano"}
+    # one draw: the change, never called significant
+    one_new = _report({"piano": [30.0]}, {"piano": [50.0]})
+    one_old = _report({"piano": [20.0]}, {"piano": [50.0]})
+    for r in (one_new, one_old):
+        r["focus"]["piano"]["draws"] = 1
+    assert paired_changes(one_new, one_old)["piano"]["piano"]["follows_c"] == {
+        "change": 10.0,
+        "significant": False,
+    }
     with pytest.raises(ConfigError, match="another set: settings differ in seconds"):
         paired_changes(new, _report({"piano": [1.0, 2.0]}, {"piano": [1.0, 2.0]}, seconds=3.0))

@@ -314,3 +314,18 @@ def test_each_system_is_compared_with_the_model_draw_by_draw() -> None:
     # one system only: no such table
     del report["systems"]["cand"], report["systems"]["fcn-clean"], report["systems"]["baseline"]
     assert "Each system against the model" not in render_markdown(report)
+
+
+def test_paired_change_rule() -> None:
+    from instsim.errors import ParameterError
+    from instsim.evaluate.report import paired_change
+
+    # +5 on both draws: no spread, beyond any noise; -2 and +4: +1 with standard error 3
+    assert paired_change([5.0, 15.0], [10.0, 20.0]) == (5.0, True)
+    change, significant = paired_change([12.0, 16.0], [10.0, 20.0])
+    assert change == pytest.approx(1.0) and not significant
+    assert paired_change([1.0, 2.0], [1.0, 2.0]) == (0.0, False)
+    with pytest.raises(ParameterError, match="2 or more"):
+        paired_change([1.0], [2.0])
+    with pytest.raises(ParameterError, match="as many draws"):
+        paired_change([1.0, 2.0], [1.0, 2.0, 3.0])

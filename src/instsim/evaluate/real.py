@@ -33,6 +33,7 @@ import numpy as np
 
 from ..errors import ConfigError, DatasetError
 from .realset import load_manifest
+from .report import paired_change
 
 __all__ = [
     "evaluate_set",
@@ -314,9 +315,11 @@ def paired_changes(report: dict[str, Any], earlier: dict[str, Any]) -> dict[str,
                 continue
             cell = out.setdefault(focus, {}).setdefault(space, {})
             for key in ("follows_c", "follows_rest"):
-                d = np.asarray(now[key], dtype=np.float64) - np.asarray(then[key], dtype=np.float64)
-                se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("inf")
-                cell[key] = {"change": float(d.mean()), "significant": bool(abs(d.mean()) > 2 * se)}
+                if len(now[key]) < 2:  # one draw: a change, but no way to judge it
+                    cell[key] = {"change": now[key][0] - then[key][0], "significant": False}
+                    continue
+                change, significant = paired_change(then[key], now[key])
+                cell[key] = {"change": change, "significant": significant}
     return out
 
 

@@ -29,9 +29,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import ParameterError
 from ..instruments import INSTRUMENTS
 
-__all__ = ["PAPER_TABLE1", "PAPER_TABLE2", "render_markdown", "write_report"]
+__all__ = ["PAPER_TABLE1", "PAPER_TABLE2", "paired_change", "render_markdown", "write_report"]
 
 #: Table 1 of the paper: music-ID kNN accuracy [%] on Slakh2100 test (``None``: not reported).
 PAPER_TABLE1: dict[str, dict[str, dict[str, float | None]]] = {
@@ -171,17 +172,34 @@ def _follows_table(report: Mapping[str, Any]) -> list[str]:
     return _table(["system", *insts], rows)
 
 
+def paired_change(before: Sequence[float], after: Sequence[float]) -> tuple[float, bool]:
+    """Mean of ``after - before`` over paired draws, and whether it is beyond twice its
+    standard error (the rule every "``*``" of the reports and docs/results.md uses).
+
+    Parameters
+    ----------
+    before, after : sequence of float, the same length >= 2
+        One value per draw, draw ``k`` measured on the same material in both.
+    """
+    if len(before) != len(after) or len(before) < 2:
+        raise ParameterError(
+            "after", f"needs as many draws as before, 2 or more; got {len(before)} and {len(after)}"
+        )
+    d = [b - a for a, b in zip(before, after, strict=True)]
+    mean = sum(d) / len(d)
+    se = math.sqrt(sum((v - mean) ** 2 for v in d) / (len(d) - 1) / len(d))
+    return mean, abs(mean) > 2 * se
+
+
 def _paired_cell(first: Mapping[str, Any] | None, other: Mapping[str, Any] | None) -> str:
-    """``"+1.2*"``: the mean over the draws of other - first, ``*`` beyond twice its standard
-    error; "–" unless both have the same number (2 or more) of measured draws."""
+    """``"+1.2*"`` (:func:`paired_change` of the draws); "–" unless both have the same
+    number (2 or more) of measured draws."""
     x = (first or {}).get("draws") or []
     y = (other or {}).get("draws") or []
     if len(x) < 2 or len(x) != len(y) or None in x or None in y:
         return _DASH
-    d = [b - a for a, b in zip(x, y, strict=True)]
-    mean = sum(d) / len(d)
-    se = math.sqrt(sum((v - mean) ** 2 for v in d) / (len(d) - 1) / len(d))
-    return f"{mean:+.1f}" + ("*" if abs(mean) > 2 * se else "")
+    mean, significant = paired_change(x, y)
+    return f"{mean:+.1f}" + ("*" if significant else "")
 
 
 def _paired_table(report: Mapping[str, Any]) -> list[str]:
