@@ -135,7 +135,7 @@ def run(
     """Score a model's sub-spaces on a set made by `instsim real-check build`."""
     from .. import Extractor
     from ..errors import InstsimError
-    from ..evaluate.real import evaluate_set, format_report, paired_changes
+    from ..evaluate.real import check_same_set, evaluate_set, format_report, paired_changes
     from ..evaluate.realset import load_manifest
 
     earlier = None
@@ -145,15 +145,16 @@ def run(
             try:
                 earlier = json.loads(Path(compare_to).read_text())
                 settings = earlier["settings"]
+                if not isinstance(settings, dict):
+                    raise TypeError(f"'settings' is a {type(settings).__name__}")
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 raise UsageError(
                     f"--compare-to {compare_to}: not a real-check report.json ({exc})"
                 ) from None
-            if settings != manifest["settings"]:
-                raise UsageError(
-                    f"--compare-to {compare_to}: a report of another set (its settings differ "
-                    f"from {set_dir}'s); compare runs on the same set only"
-                )
+            try:
+                check_same_set(manifest["settings"], settings)
+            except InstsimError as exc:
+                raise UsageError(f"--compare-to {compare_to}: {exc}") from None
         if device == "cuda":
             import torch
 

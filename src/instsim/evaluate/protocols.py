@@ -47,7 +47,7 @@ from ..errors import ConfigError, DatasetError, UnknownInstrumentError
 from ..extractor import normalize_subspaces
 from ..instruments import INSTRUMENTS
 from .knn import ExcludeRows, exclusion_mask, knn_accuracy, overlap_exclusion
-from .real import nearest_other
+from .real import follow_rates
 
 __all__ = [
     "MUSIC_ID_NEIGHBOURS",
@@ -751,26 +751,17 @@ def same_time_follow_rates(
         raise ConfigError(
             "labels", f"{x.shape[0]} vectors, {len(t)} times, {len(a)} focus, {len(b)} rest"
         )
-    hits_c = hits_r = chance_c = chance_r = 0.0
+    keys = ("follows_c", "follows_rest", "chance_c", "chance_rest")
+    sums = dict.fromkeys(keys, 0.0)
     n = 0
     for when in np.unique(t):
         idx = np.flatnonzero(t == when)
         if len(idx) < 2:
             continue
-        nn = idx[nearest_other(x[idx])]
-        hits_c += float(np.sum(a[nn] == a[idx]))
-        hits_r += float(np.sum(b[nn] == b[idx]))
-        same_a = a[idx][:, None] == a[idx][None, :]
-        same_b = b[idx][:, None] == b[idx][None, :]
-        chance_c += float((same_a.sum(1) - 1).sum()) / (len(idx) - 1)
-        chance_r += float((same_b.sum(1) - 1).sum()) / (len(idx) - 1)
+        rates = follow_rates(x[idx], a[idx], b[idx])  # one grid: the segments of this time
+        for k in keys:
+            sums[k] += rates[k] * len(idx)
         n += len(idx)
     if n == 0:
         return None
-    return {
-        "follows_c": 100.0 * hits_c / n,
-        "follows_rest": 100.0 * hits_r / n,
-        "chance_c": 100.0 * chance_c / n,
-        "chance_rest": 100.0 * chance_r / n,
-        "segments": n,
-    }
+    return {**{k: v / n for k, v in sums.items()}, "segments": n}

@@ -36,6 +36,7 @@ from .realset import load_manifest
 from .report import paired_change
 
 __all__ = [
+    "check_same_set",
     "evaluate_set",
     "follow_rates",
     "format_report",
@@ -266,6 +267,24 @@ def evaluate_set(
     }
 
 
+def check_same_set(settings: dict[str, Any], earlier: dict[str, Any]) -> None:
+    """Refuse to pair two runs unless their sets were built alike (``settings`` of the set
+    and of the earlier report).
+
+    Raises
+    ------
+    ConfigError
+        The settings differ; the message names each differing setting.
+    """
+    if settings == earlier:
+        return
+    diff = [k for k in sorted(set(settings) | set(earlier)) if settings.get(k) != earlier.get(k)]
+    raise ConfigError(
+        "compare_to",
+        "the earlier report is of another set: settings differ in " + ", ".join(diff),
+    )
+
+
 def paired_changes(report: dict[str, Any], earlier: dict[str, Any]) -> dict[str, Any]:
     """This report's change against an earlier report of the same set, draw by draw.
 
@@ -291,14 +310,7 @@ def paired_changes(report: dict[str, Any], earlier: dict[str, Any]) -> dict[str,
     ConfigError
         The two reports are not of the same set; the message names what differs.
     """
-    if earlier.get("settings") != report.get("settings"):
-        keys = sorted(set(report.get("settings", {})) | set(earlier.get("settings", {})))
-        diff = [k for k in keys if report.get("settings", {}).get(k) != earlier["settings"].get(k)]
-        raise ConfigError(
-            "compare_to",
-            "the earlier report is of another set: settings differ in "
-            + (", ".join(diff) or "layout"),
-        )
+    check_same_set(report.get("settings", {}), earlier.get("settings", {}))
     out: dict[str, Any] = {}
     for focus, entry in report["focus"].items():
         old = earlier.get("focus", {}).get(focus)

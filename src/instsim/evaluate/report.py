@@ -140,9 +140,13 @@ def _systems_tables(report: Mapping[str, Any], key: str, field: str) -> list[str
     return _table(header, rows)
 
 
+def _columns(report: Mapping[str, Any], key: str) -> list[str]:
+    """Column names: the paper's instruments, then any other measured under ``report[key]``."""
+    return list(INSTRUMENTS) + [c for c in report.get(key, {}) if c not in INSTRUMENTS]
+
+
 def _table2(report: Mapping[str, Any]) -> list[str]:
-    insts = list(INSTRUMENTS)
-    insts += [c for c in report.get("pseudo_mix", {}) if c not in insts]
+    insts = _columns(report, "pseudo_mix")
     rows = [[f"{v} (paper)"] + [_pct(t.get(c), 1) for c in insts] for v, t in PAPER_TABLE2.items()]
     for sy in report["systems"].values():
         if sy.get("pseudo_mix"):
@@ -152,8 +156,7 @@ def _table2(report: Mapping[str, Any]) -> list[str]:
 
 def _follows_table(report: Mapping[str, Any]) -> list[str]:
     """Rows "follows c" and "follows rest" per system, and the chance levels (older reports: none)."""
-    insts = list(INSTRUMENTS)
-    insts += [c for c in report.get("pseudo_mix_follows", {}) if c not in insts]
+    insts = _columns(report, "pseudo_mix_follows")
     rows, chance = [], {}
     for sy in report["systems"].values():
         f = sy.get("pseudo_mix_follows")
@@ -208,8 +211,7 @@ def _paired_table(report: Mapping[str, Any]) -> list[str]:
     if len(systems) < 2:
         return []
     first = systems[0]
-    insts = list(INSTRUMENTS)
-    insts += [c for c in report.get("pseudo_mix", {}) if c not in insts]
+    insts = _columns(report, "pseudo_mix")
 
     def accuracy(sy: Mapping[str, Any], c: str) -> Any:
         return sy.get("pseudo_mix", {}).get(c)

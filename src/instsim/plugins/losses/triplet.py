@@ -86,12 +86,15 @@ class MaskedTripletLoss(MaskedTripletStyleLoss):
         negative: torch.Tensor,
         masks: torch.Tensor,
     ) -> torch.Tensor:
-        return _hinge(
-            anchor * masks, positive * masks, negative * masks, self.margin, self.reduction
-        )
+        rows = self._rows(anchor * masks, positive * masks, negative * masks)
+        return _reduce(rows, self.reduction)
+
+    def _rows(self, a: torch.Tensor, p: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+        """The loss of each (masked) triplet, ``[batch]``."""
+        return _hinge(a, p, n, self.margin, "none")
 
 
-class InvariantMaskedTripletLoss(MaskedTripletStyleLoss):
+class InvariantMaskedTripletLoss(MaskedTripletLoss):
     """Masked triplet loss plus a pull between the two inputs that share the condition's stem.
 
     ``L = max(0, D(a, p; c) - D(a, n; c) + margin) + invariance x D(a, p; c)^2``.
@@ -122,19 +125,10 @@ class InvariantMaskedTripletLoss(MaskedTripletStyleLoss):
     def __init__(
         self, margin: float = 0.2, invariance: float = 0.3, reduction: str = "mean"
     ) -> None:
-        super().__init__()
-        self.margin, self.reduction = _check(margin, reduction)
+        super().__init__(margin, reduction)
         if not invariance >= 0:
             raise ConfigError("invariance", f"must be >= 0, got {invariance!r}")
         self.invariance = float(invariance)
 
-    def forward(
-        self,
-        anchor: torch.Tensor,
-        positive: torch.Tensor,
-        negative: torch.Tensor,
-        masks: torch.Tensor,
-    ) -> torch.Tensor:
-        a, p, n = anchor * masks, positive * masks, negative * masks
-        pull = self.invariance * (a - p).pow(2).sum(-1)
-        return _reduce(_hinge(a, p, n, self.margin, "none") + pull, self.reduction)
+    def _rows(self, a: torch.Tensor, p: torch.Tensor, n: torch.Tensor) -> torch.Tensor:
+        return super()._rows(a, p, n) + self.invariance * (a - p).pow(2).sum(-1)
