@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from instsim.errors import ConfigError
-from instsim.frontend import LogMel, LogMelConfig, mel_filterbank
+from instsim.frontend import LogMel, LogMelConfig, hpss_masks, mel_filterbank
 from tests.conftest import music
 
 
@@ -65,6 +65,9 @@ def test_tone_energy_lands_in_the_right_band() -> None:
         ("frontend.normalization", {"normalization": "zscore"}),
         ("frontend.n_mels", {"n_mels": 600}),
         ("frontend.log_offset", {"log_offset": 0.0}),
+        ("frontend.hpss_kernel_frames", {"hpss_kernel_frames": 30}),
+        ("frontend.hpss_kernel_bins", {"hpss_kernel_bins": 0}),
+        ("frontend.hpss_mask_power", {"hpss_mask_power": 0.0}),
     ],
 )
 def test_bad_config_names_the_field(field: str, kwargs: dict) -> None:
@@ -77,3 +80,63 @@ def test_config_round_trip_ignores_unknown_keys() -> None:
     cfg = LogMelConfig(n_mels=64, hop_length=512)
     d = cfg.to_dict() | {"future_option": 1}
     assert LogMelConfig.from_dict(d) == cfg
+
+
+def _tone_and_clicks(sr: int = 22050, seconds: float = 3.0) -> tuple[np.ndarray, np.ndarray]:
+    t = np.arange(round(sr * seconds)) / sr
+    tone = 0.3 * np.sin(2 * np.pi * 440 * t)
+    clicks = np.zeros_like(t)
+    clicks[:: sr // 4] = 1.0
+    burst = np.random.default_rng(0).standard_normal(200) * np.exp(-np.arange(200) / 30)
+    return tone.astype(np.float32), np.convolve(clicks, burst, "same").astype(np.float32)
+
+
+def _power(x: np.ndarray) -> torch.Tensor:
+    w = torch.hann_window(1024)
+    return (
+        torch.stft(torch.from_numpy(x)[None], 1024, 441, window=w, return_complex=True).abs() ** 2
+    )
+
+
+def test_hpss_sends_a_tone_to_the_harmonic_mask_and_clicks_to_the_percussive() -> None:
+    tone, clicks = _tone_and_clicks()
+    harmonic, percussive = hpss_masks(_power(tone + clicks))
+    t, c = _power(tone), _power(clicks)
+    # share of each source's energy that each mask keeps
+    assert float((harmonic * t).sum() / t.sum()) > 0.95
+    assert float((percussive * c).sum() / c.sum()) > 0.95
+    assert float((harmonic * c).sum() / c.sum()) < 0.05
+
+
+def test_hpss_masks_sum_to_one_and_are_zero_on_silence() -> None:
+    tone, clicks = _tone_and_clicks()
+    power = _power(tone + clicks)
+    power[..., :40] = 0.0  # a silent stretch longer than half the time kernel
+    harmonic, percussive = hpss_masks(power)
+    assert float(harmonic.min()) >= 0.0 and float(percussive.max()) <= 1.0
+    total = harmonic + percussive
+    torch.testing.assert_close(total[..., 60:], torch.ones_like(total[..., 60:]))
+    assert float(total[..., :10].abs().max()) == 0.0
+
+
+def test_hpss_on_inputs_shorter_than_the_kernel() -> None:
+    power = torch.rand(1, 513, 5)  # 5 frames, 31-frame kernel: edges repeated, not mirrored
+    harmonic, percussive = hpss_masks(power)
+    assert harmonic.shape == power.shape and bool(torch.isfinite(harmonic).all())
+    torch.testing.assert_close(harmonic + percussive, torch.ones_like(power))
+
+
+def test_parts_share_one_stft_and_the_mix_part_is_the_plain_log_mel() -> None:
+    fe = LogMel(LogMelConfig())
+    tone, clicks = _tone_and_clicks()
+    x = torch.from_numpy(tone + clicks)[None]
+    parts = fe.parts(x, ("percussive", "mix", "harmonic"))
+    assert list(parts) == ["percussive", "mix", "harmonic"]
+    assert torch.equal(parts["mix"], fe(x))
+    # the harmonic part of tone + clicks is close to the tone's own log-mel, the percussive not
+    only_tone = fe(torch.from_numpy(tone)[None])
+    near = float((parts["harmonic"] - only_tone).abs().mean())
+    far = float((parts["percussive"] - only_tone).abs().mean())
+    assert near < 0.5 * far
+    with pytest.raises(ConfigError, match="'vocals'; valid: 'mix', 'harmonic', 'percussive'"):
+        fe.parts(x, ("vocals",))

@@ -56,6 +56,9 @@ def test_variable_length_inputs() -> None:
         ({"silence_range_db": 0}, "silence_range_db"),
         ({"silence_range_db": True}, "silence_range_db"),
         ({"silence_floor_db": "quiet"}, "silence_floor_db"),
+        ({"inputs": ["drums"]}, "inputs"),
+        ({"inputs": {"vocals": "harmonic"}}, "inputs"),
+        ({"inputs": {"drums": "drums"}}, "inputs.drums"),
     ],
 )
 def test_config_errors_name_the_field(kwargs: dict, field: str) -> None:
@@ -82,6 +85,39 @@ def test_unknown_backbone_lists_available() -> None:
 def test_bad_backbone_kwargs() -> None:
     with pytest.raises(ConfigError, match="backbone_kwargs"):
         CSN(CSNConfig(backbone_kwargs={"layers": 12}))
+
+
+def test_each_subspace_comes_from_its_own_input() -> None:
+    torch.manual_seed(0)
+    plain = CSN(CSNConfig(**TINY)).eval()
+    routed = CSN(CSNConfig(inputs={"drums": "percussive", "bass": "harmonic"}, **TINY)).eval()
+    routed.load_state_dict(plain.state_dict())
+    x = torch.randn(3, 22050 * 3)
+    with torch.inference_mode():
+        out = routed(x)
+        mels = plain.frontend.parts(x, ("mix", "harmonic", "percussive"))
+        by_part = {k: plain.embed_mel(v) for k, v in mels.items()}
+    cfg = routed.config
+    for instrument, part in [("drums", "percussive"), ("bass", "harmonic"), ("piano", "mix")]:
+        cols = cfg.subspace(instrument)
+        torch.testing.assert_close(out[:, cols], by_part[part][:, cols], atol=1e-5, rtol=1e-5)
+    # and not from another input
+    assert not torch.allclose(
+        out[:, cfg.subspace("drums")], by_part["mix"][:, cfg.subspace("drums")]
+    )
+    assert cfg.input_of("guitar") == "mix" and cfg.input_of("drums") == "percussive"
+
+
+def test_inputs_round_trip_and_config_format(tmp_path: Path) -> None:
+    routed = CSNConfig(inputs={"bass": "harmonic", "drums": "percussive", "piano": "mix"}, **TINY)
+    assert routed.inputs == {"drums": "percussive", "bass": "harmonic"}  # canonical order, no "mix"
+    d = routed.to_dict()
+    assert d["format_version"] == 2 and CSNConfig.from_dict(d) == routed
+    assert CSNConfig(**TINY).to_dict()["format_version"] == 1  # older readers still load it
+    CSN(routed).save_pretrained(tmp_path)
+    assert CSN.from_pretrained(tmp_path).config.inputs == routed.inputs
+    with pytest.raises(ConfigError, match="format 3, newer than this instsim reads"):
+        CSNConfig.from_dict(d | {"format_version": 3})
 
 
 def test_save_load_round_trip_is_exact(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from torch import nn
 
 from . import _validate, registry
 from .errors import ConfigError, ModelMismatchError, ModelNotFoundError, UnknownInstrumentError
-from .frontend import LogMel, LogMelConfig
+from .frontend import PARTS, LogMel, LogMelConfig
 from .instruments import INSTRUMENTS
 
 __all__ = [
@@ -40,7 +40,9 @@ __all__ = [
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""Newest ``config.json`` format this version reads. 2 added ``inputs``; a config that
+routes every sub-space to the mix is still written as 1, so older readers load it."""
 
 
 def missing_model_files(folder: str | os.PathLike) -> list[str]:
@@ -78,6 +80,15 @@ class CSNConfig:
         track (digital silence: zeros, denormals, 16-bit dither at about -96 dBFS);
         a file with no segment above it cannot be embedded. Configs written before
         these two fields held one absolute ``silence_db``; it is ignored on load.
+    inputs : dict of str to str
+        What each sub-space is computed from: ``"mix"`` (the default for every
+        sub-space not named), or the mix's ``"harmonic"`` or ``"percussive"`` part
+        (median-filter HPSS on the STFT power, ``frontend.hpss_*``). The network runs
+        once per distinct input and each sub-space is taken from its own input's pass,
+        so ``{"drums": "percussive", "bass": "harmonic"}`` costs three passes and one
+        HPSS per segment. It applies to waveform input (``CSN.forward``, hence the
+        Extractor, ``instsim extract`` and ``instsim evaluate``); training works on
+        cached log-mels of the mix and ignores it.
     name : str
         Free-form model identifier (stored in outputs).
     """
@@ -91,6 +102,7 @@ class CSNConfig:
     hop_seconds: float = 1.5
     silence_range_db: float = 50.0
     silence_floor_db: float = -90.0
+    inputs: dict[str, str] = field(default_factory=dict)
     name: str = "instsim-csn"
 
     def __post_init__(self) -> None:
@@ -119,6 +131,18 @@ class CSNConfig:
         self.silence_floor_db = _validate.number(
             "silence_floor_db", self.silence_floor_db, unit="dBFS"
         )
+        if not isinstance(self.inputs, dict):
+            raise ConfigError(
+                "inputs", f"must be a mapping of instrument to part, got {self.inputs!r}"
+            )
+        for instrument, part in self.inputs.items():
+            if instrument not in inst:
+                raise ConfigError(
+                    "inputs", f"unknown instrument {instrument!r}; valid: {', '.join(inst)}"
+                )
+            _validate.choice(f"inputs.{instrument}", part, PARTS)
+        # canonical: instrument order, the default ("mix") left out
+        self.inputs = {i: self.inputs[i] for i in inst if self.inputs.get(i, "mix") != "mix"}
 
     @property
     def embedding_dim(self) -> int:
@@ -133,9 +157,15 @@ class CSNConfig:
             raise UnknownInstrumentError(instrument, self.instruments) from None
         return slice(i * self.subspace_dim, (i + 1) * self.subspace_dim)
 
+    def input_of(self, instrument: str) -> str:
+        """What sub-space ``instrument`` is computed from (one of ``"mix"``, ``"harmonic"``,
+        ``"percussive"``)."""
+        self.subspace(instrument)  # unknown names raise
+        return self.inputs.get(instrument, "mix")
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format_version": FORMAT_VERSION,
+            "format_version": 2 if self.inputs else 1,
             "instruments": list(self.instruments),
             "subspace_dim": self.subspace_dim,
             "backbone": self.backbone,
@@ -145,6 +175,7 @@ class CSNConfig:
             "hop_seconds": self.hop_seconds,
             "silence_range_db": self.silence_range_db,
             "silence_floor_db": self.silence_floor_db,
+            "inputs": dict(self.inputs),
             "name": self.name,
         }
 
@@ -154,6 +185,13 @@ class CSNConfig:
         if not isinstance(data, dict):
             raise ConfigError(
                 "<root>", f"a model config must be a mapping, got {type(data).__name__}"
+            )
+        version = data.get("format_version", 1)
+        if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+            raise ConfigError(
+                "format_version",
+                f"this model config is format {version}, newer than this instsim reads "
+                f"(up to {FORMAT_VERSION}); upgrade instsim",
             )
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
@@ -185,8 +223,9 @@ class CSN(
     Shapes
     ------
     ``forward(wave: [batch, n_samples]) -> [batch, embedding_dim]`` (waveform at
-    ``config.frontend.sample_rate``); ``embed_mel(x: [batch, 1, n_mels, n_frames])``
-    does the same from a log-mel batch.
+    ``config.frontend.sample_rate``; each sub-space from its ``config.inputs`` part of
+    the mix); ``embed_mel(x: [batch, 1, n_mels, n_frames])`` does the same from one
+    log-mel batch (every sub-space from that input).
     """
 
     def __init__(self, config: CSNConfig) -> None:
@@ -211,6 +250,13 @@ class CSN(
         for i in range(n):
             masks[i, i * d : (i + 1) * d] = 1.0
         self.register_buffer("masks", masks, persistent=False)
+        # each distinct input, with the embedding columns taken from its pass
+        parts = tuple(dict.fromkeys(config.input_of(i) for i in config.instruments))
+        columns = torch.zeros(len(parts), n * d)
+        for i, instrument in enumerate(config.instruments):
+            columns[parts.index(config.input_of(instrument)), i * d : (i + 1) * d] = 1.0
+        self._parts = parts
+        self.register_buffer("part_columns", columns, persistent=False)
 
     @property
     def instruments(self) -> tuple[str, ...]:
@@ -225,7 +271,13 @@ class CSN(
         return self.backbone(x)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        return self.backbone(self.frontend(wave))
+        if self._parts == ("mix",):
+            return self.backbone(self.frontend(wave))
+        # one batch of every input's log-mel, one backbone call, each sub-space from its input
+        mels = self.frontend.parts(wave, self._parts)
+        out = self.backbone(torch.cat(list(mels.values())))
+        out = out.reshape(len(self._parts), wave.shape[0], -1)
+        return (out * self.part_columns[:, None, :].to(out.dtype)).sum(0)
 
     # ---- persistence (huggingface_hub mixin hooks) -------------------------------
     def _save_pretrained(self, save_directory: Path) -> None:
