@@ -158,7 +158,12 @@ def test_stage3_can_start_from_a_trained_model(
     cfg["stages"] = ["stage3"]
     # a vanishing learning rate: the weights after one epoch are the initial ones
     cfg["stage3"].update(init_from=str(trained), epochs=1, aux_weight=0, lr=1e-12)
+    # inference-time routing is not part of the trained network: a start model without it fits
+    cfg["model"]["inputs"] = {"drums": "percussive"}
+    cfg["model"].setdefault("frontend", {})["hpss_stride"] = 4
     out = train(cfg, tmp_path / "tuned", progress=False, say=lambda s: None)
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["inputs"] == {"drums": "percussive"} and saved["frontend"]["hpss_stride"] == 4
     a, b = _tensors(trained), _tensors(out)
     learned = [
         k for k in a if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))

@@ -94,6 +94,7 @@ class ModelSection:
     instruments: list[str] = field(default_factory=lambda: list(INSTRUMENTS))
     subspace_dim: int = 128
     frontend: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, str] = field(default_factory=dict)
     name: str = "instsim-csn"
 
 
@@ -304,6 +305,7 @@ class TrainConfig:
             backbone=m.backbone,
             backbone_kwargs=dict(m.backbone_kwargs),
             frontend=dict(m.frontend),
+            inputs=dict(m.inputs),
             name=m.name,
         )
 

@@ -658,8 +658,8 @@ def load_init_model(cfg: TrainConfig, init: str | Path) -> CSN:
 
     model, _ = load_model(str(init))
     run = cfg.csn_config()
-    want, got = dataclasses.asdict(run), dataclasses.asdict(model.config)
-    diff = sorted(k for k in want if k != "name" and want[k] != got.get(k))
+    want, got = _trained_fields(run), _trained_fields(model.config)
+    diff = sorted(k for k in want if want[k] != got.get(k))
     if diff:
         raise ConfigError(
             "stage3.init_from" if cfg.stage3.init_from is not None else "model",
@@ -668,6 +668,15 @@ def load_init_model(cfg: TrainConfig, init: str | Path) -> CSN:
         )
     model.config = run  # the run's name
     return model
+
+
+def _trained_fields(config: CSNConfig) -> dict[str, Any]:
+    """What training depends on: the config less its name and the inference-time routing
+    (``inputs`` and the HPSS settings; training embeds the mix)."""
+    fields = dataclasses.asdict(config)
+    del fields["name"], fields["inputs"]
+    fields["frontend"] = {k: v for k, v in fields["frontend"].items() if not k.startswith("hpss_")}
+    return fields
 
 
 def _pieces(ctx: StageContext, n: int, salt: int) -> list[str]:
