@@ -25,6 +25,7 @@ three fit corpora: docs/results.md, "A post-hoc lever")::
     $E score fit.npz --alpha 0.01 jazz.npz real.npz                     # A'
     $E score fit.npz,fit3.npz --alpha 0.01 jazz.npz real.npz            # B
     $E score fit.npz,fit3.npz --kind shrink jazz.npz real.npz           # C
+    $E ensemble shiftB.npz shiftB-v6.npz     # v4 and v6 (collect --model runs/candidate-v6)
 
 ``score`` prints, per set, pseudo-mix accuracy and the follow rates of ``instsim evaluate``
 (docs/evaluation.md) without and with the projection; with the collections of v6
@@ -371,6 +372,27 @@ def score(fit_path: str, alpha: float, paths: list[str], kind: str = "lda") -> N
         )
 
 
+def ensemble(path_a: str, path_b: str) -> None:
+    """Two models' collections of the same set, each sub-space L2-normalised and
+    concatenated (equal weights): pseudo-mix accuracy and follow rates of each model and of
+    the concatenation (docs/results.md, "an output ensemble")."""
+    a, b = load(path_a), load(path_b)
+    both = {}
+    for key, s in a.items():
+        if not np.array_equal(s["akey"], b[key]["akey"]):
+            raise SystemExit(f"{path_a} and {path_b} hold different draws ({key})")
+        x = np.concatenate(
+            [normalize_subspaces(s["X"], 1), normalize_subspaces(b[key]["X"], 1)], 1
+        ) / np.sqrt(2.0)
+        both[key] = dict(s, X=x)
+    for name, sets in ((path_a, a), (path_b, b), ("ensemble", both)):
+        acc = pseudo_mix(sets)
+        fc, fr = follows(sets)
+        row = " ".join(f"{c} {v.mean():.1f}" for c, v in acc.items())
+        mean = np.mean([v.mean() for v in acc.values()])
+        print(f"{name}: {row}; mean {mean:.2f}; follows c {fc:.2f}, follows rest {fr:.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -395,6 +417,9 @@ def main() -> None:
     a.add_argument("--alpha", type=float, default=0.01)
     a.add_argument("--kind", choices=("lda", "shrink"), default="lda")
     a.add_argument("sets", nargs="+")
+    a = sub.add_parser("ensemble")
+    a.add_argument("a")
+    a.add_argument("b")
     args = ap.parse_args()
     if args.cmd == "collect":
         collect(
@@ -410,6 +435,8 @@ def main() -> None:
         collect_real(args.set_dir, args.out, args.model)
     elif args.cmd == "select":
         select(args.fit, args.fit_home, args.val_grammar)
+    elif args.cmd == "ensemble":
+        ensemble(args.a, args.b)
     else:
         score(args.fit, args.alpha, args.sets, args.kind)
 

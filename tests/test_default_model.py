@@ -37,6 +37,8 @@ def test_bundled_files_and_card() -> None:
     assert card.startswith("---\n") and "library_name: instsim" in card
     cfg = json.loads((folder / "config.json").read_text())
     assert cfg["instruments"] == list(instsim.INSTRUMENTS) and cfg["subspace_dim"] == 128
+    # v4.1: the drums sub-space reads the percussive part of the mix (docs/results.md)
+    assert cfg["inputs"] == {"drums": "percussive"} and cfg["frontend"]["hpss_stride"] == 4
 
 
 def test_bundled_card_is_the_docs_model_card() -> None:
