@@ -106,6 +106,10 @@ def test_each_subspace_comes_from_its_own_input() -> None:
         out[:, cfg.subspace("drums")], by_part["mix"][:, cfg.subspace("drums")]
     )
     assert cfg.input_of("guitar") == "mix" and cfg.input_of("drums") == "percussive"
+    # a config swapped in after construction (as a fine-tune from another model does) is obeyed
+    plain.config = routed.config
+    with torch.inference_mode():
+        torch.testing.assert_close(plain(x), out)
 
 
 def test_inputs_round_trip_and_config_format(tmp_path: Path) -> None:

@@ -250,13 +250,7 @@ class CSN(
         for i in range(n):
             masks[i, i * d : (i + 1) * d] = 1.0
         self.register_buffer("masks", masks, persistent=False)
-        # each distinct input, with the embedding columns taken from its pass
-        parts = tuple(dict.fromkeys(config.input_of(i) for i in config.instruments))
-        columns = torch.zeros(len(parts), n * d)
-        for i, instrument in enumerate(config.instruments):
-            columns[parts.index(config.input_of(instrument)), i * d : (i + 1) * d] = 1.0
-        self._parts = parts
-        self.register_buffer("part_columns", columns, persistent=False)
+        self._routing_cache: tuple[Any, tuple[str, ...], torch.Tensor] | None = None
 
     @property
     def instruments(self) -> tuple[str, ...]:
@@ -271,13 +265,28 @@ class CSN(
         return self.backbone(x)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        if self._parts == ("mix",):
+        parts, columns = self._routing()
+        if parts == ("mix",):
             return self.backbone(self.frontend(wave))
         # one batch of every input's log-mel, one backbone call, each sub-space from its input
-        mels = self.frontend.parts(wave, self._parts)
+        mels = self.frontend.parts(wave, parts)
         out = self.backbone(torch.cat(list(mels.values())))
-        out = out.reshape(len(self._parts), wave.shape[0], -1)
-        return (out * self.part_columns[:, None, :].to(out.dtype)).sum(0)
+        out = out.reshape(len(parts), wave.shape[0], -1)
+        return (out * columns.to(out.device, out.dtype)[:, None, :]).sum(0)
+
+    def _routing(self) -> tuple[tuple[str, ...], torch.Tensor]:
+        """The distinct inputs of ``config.inputs`` and, per input, a 0/1 row selecting the
+        embedding columns taken from its pass (recomputed when the config changes)."""
+        cfg = self.config
+        key = (cfg.instruments, cfg.subspace_dim, tuple(cfg.inputs.items()))
+        if self._routing_cache is None or self._routing_cache[0] != key:
+            parts = tuple(dict.fromkeys(cfg.input_of(i) for i in cfg.instruments))
+            d = cfg.subspace_dim
+            columns = torch.zeros(len(parts), cfg.embedding_dim)
+            for i, instrument in enumerate(cfg.instruments):
+                columns[parts.index(cfg.input_of(instrument)), i * d : (i + 1) * d] = 1.0
+            self._routing_cache = (key, parts, columns)
+        return self._routing_cache[1], self._routing_cache[2]
 
     # ---- persistence (huggingface_hub mixin hooks) -------------------------------
     def _save_pretrained(self, save_directory: Path) -> None:
