@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from instsim.errors import ConfigError
-from instsim.frontend import LogMel, LogMelConfig, hpss_masks, mel_filterbank
+from instsim.frontend import LogMel, LogMelConfig, _median_filter, hpss_masks, mel_filterbank
 from tests.conftest import music
 
 
@@ -140,3 +140,29 @@ def test_parts_share_one_stft_and_the_mix_part_is_the_plain_log_mel() -> None:
     assert near < 0.5 * far
     with pytest.raises(ConfigError, match="'vocals'; valid: 'mix', 'harmonic', 'percussive'"):
         fe.parts(x, ("vocals",))
+
+
+@pytest.mark.parametrize("stride", [2, 4, 7])
+def test_strided_median_is_exact_where_taken_and_interpolates_between(stride: int) -> None:
+    x = torch.rand(2, 40, 151, generator=torch.Generator().manual_seed(stride))
+    exact = _median_filter(x, 31, -1)
+    fast = _median_filter(x, 31, -1, stride)
+    torch.testing.assert_close(fast[..., ::stride], exact[..., ::stride], rtol=0, atol=0)
+    torch.testing.assert_close(fast[..., -1], exact[..., -1], rtol=0, atol=0)
+    # between two sampled positions it lies between their values
+    lo = torch.minimum(exact[..., 0:1], exact[..., stride : stride + 1])
+    hi = torch.maximum(exact[..., 0:1], exact[..., stride : stride + 1])
+    between = fast[..., 1:stride]
+    assert bool(((between >= lo - 1e-6) & (between <= hi + 1e-6)).all())
+    # along frequency too
+    torch.testing.assert_close(
+        _median_filter(x, 9, -2, stride)[:, ::stride], _median_filter(x, 9, -2)[:, ::stride]
+    )
+
+
+def test_hpss_masks_check_their_arguments() -> None:
+    power = torch.rand(1, 513, 20)
+    with pytest.raises(ConfigError, match="'kernel_bins'.*odd"):
+        hpss_masks(power, kernel_bins=30)
+    with pytest.raises(ConfigError, match="'stride'"):
+        hpss_masks(power, stride=0)

@@ -225,6 +225,11 @@ def hpss_masks(
     harmonic, percussive : torch.Tensor [shape=power.shape]
         Masks in ``[0, 1]`` that sum to 1 where the spectrogram is not silent.
     """
+    for name, value in (("kernel_frames", kernel_frames), ("kernel_bins", kernel_bins)):
+        if _validate.positive_int(name, value) % 2 == 0:
+            raise ConfigError(name, f"must be an odd integer, got {value}")
+    stride = _validate.positive_int("stride", stride)
+    mask_power = _validate.number("mask_power", mask_power, positive=True)
     magnitude = power.sqrt()
     harmonic = _median_filter(magnitude, kernel_frames, -1, stride)
     percussive = _median_filter(magnitude, kernel_bins, -2, stride)
