@@ -440,3 +440,26 @@ def test_a_crashing_worker_fails_only_its_own_file(tiny: Extractor, collection: 
     res = list(tiny.embed_files(inputs, sr=SR, workers=1, on_error="return"))
     assert [r.ok for r in res] == [True, False, True, False, True]
     assert isinstance(res[1].error, AudioDecodeError) and "died" in str(res[1].error)
+
+
+def test_network_threads_follow_which_stage_dominates(
+    tiny: Extractor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from instsim.batch import engine
+
+    monkeypatch.setattr(engine, "_cores", lambda: 2)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    assert engine.default_threads(1) == 1  # a decoding thread + one network thread
+    assert engine.default_threads(1, network_bound=True) == 2
+    routed = Extractor.from_config(
+        {"backbone_kwargs": {"channels": [4, 8, 8, 16, 16, 16]}, "inputs": {"drums": "percussive"}}
+    )
+    seen = {}
+    for name, ext in (("plain", tiny), ("routed", routed)):
+        with engine._torch_threads(ext, None, workers=0):
+            seen[name] = torch.get_num_threads()
+    # a model with a second pass and an HPSS per segment gets every core for its network
+    assert seen == {"plain": 1, "routed": 2}

@@ -190,12 +190,19 @@ def _env_threads() -> bool:
     return any(os.environ.get(v) for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"))
 
 
-def default_threads(workers: int) -> int:
-    """Threads for the network on a CPU: the cores the decoders leave free (at least 1).
+def default_threads(workers: int, network_bound: bool = False) -> int:
+    """Threads for the network on a CPU: the cores the decoders leave free (at least 1),
+    or every core when the network stage dominates (``network_bound``).
 
-    Oversubscribed cores hurt: torch's thread pool waits on its slowest thread,
-    so a decoder stealing a core from it stalls every forward pass.
+    Oversubscribed cores hurt when decoding is a large stage: torch's thread pool waits
+    on its slowest thread, so a decoder stealing a core from it stalls every forward
+    pass. A model that reads a sub-space from the harmonic or percussive part of the mix
+    (``CSNConfig.inputs``, as the bundled v4.1 does) spends about six times as long in
+    the network stage as in decoding on 2 cores; its decoders are mostly idle, and giving
+    the network every core ran 1.6x faster there (docs/performance.md).
     """
+    if network_bound:
+        return _cores()
     return max(1, _cores() - max(1, workers))
 
 
@@ -206,7 +213,7 @@ def _torch_threads(extractor: Extractor, threads: int | None, workers: int) -> I
 
     before = torch.get_num_threads()
     if threads is None and extractor.device.type == "cpu" and not _env_threads():
-        threads = default_threads(workers)
+        threads = default_threads(workers, network_bound=bool(extractor.config.inputs))
     if threads is not None:
         torch.set_num_threads(threads)
     try:
