@@ -22,6 +22,7 @@ __all__ = [
     "choice",
     "integer",
     "number",
+    "odd_positive_int",
     "positive_int",
     "positive_seconds",
     "sample_rate",
@@ -48,6 +49,14 @@ def _at_least(minimum: int | None) -> str:
 def positive_int(name: str, value: object) -> int:
     """``value`` as an ``int > 0``."""
     return integer(name, value, minimum=1)
+
+
+def odd_positive_int(name: str, value: object) -> int:
+    """``value`` as an odd ``int > 0`` (a centred filter length)."""
+    v = positive_int(name, value)
+    if v % 2 == 0:
+        raise ConfigError(name, f"must be an odd integer, got {v}")
+    return v
 
 
 def number(name: str, value: object, *, unit: str = "", positive: bool = False) -> float:

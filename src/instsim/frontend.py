@@ -85,10 +85,7 @@ class LogMelConfig:
         for name in ("sample_rate", "n_fft", "hop_length", "n_mels"):
             setattr(self, name, _validate.positive_int(f"frontend.{name}", getattr(self, name)))
         for name in ("hpss_kernel_frames", "hpss_kernel_bins"):
-            value = _validate.positive_int(f"frontend.{name}", getattr(self, name))
-            if value % 2 == 0:
-                raise ConfigError(f"frontend.{name}", f"must be an odd integer, got {value}")
-            setattr(self, name, value)
+            setattr(self, name, _validate.odd_positive_int(f"frontend.{name}", getattr(self, name)))
         self.hpss_stride = _validate.positive_int("frontend.hpss_stride", self.hpss_stride)
         self.hpss_mask_power = _validate.number(
             "frontend.hpss_mask_power", self.hpss_mask_power, positive=True
@@ -225,9 +222,8 @@ def hpss_masks(
     harmonic, percussive : torch.Tensor [shape=power.shape]
         Masks in ``[0, 1]`` that sum to 1 where the spectrogram is not silent.
     """
-    for name, value in (("kernel_frames", kernel_frames), ("kernel_bins", kernel_bins)):
-        if _validate.positive_int(name, value) % 2 == 0:
-            raise ConfigError(name, f"must be an odd integer, got {value}")
+    kernel_frames = _validate.odd_positive_int("kernel_frames", kernel_frames)
+    kernel_bins = _validate.odd_positive_int("kernel_bins", kernel_bins)
     stride = _validate.positive_int("stride", stride)
     mask_power = _validate.number("mask_power", mask_power, positive=True)
     magnitude = power.sqrt()

@@ -250,7 +250,6 @@ class CSN(
         for i in range(n):
             masks[i, i * d : (i + 1) * d] = 1.0
         self.register_buffer("masks", masks, persistent=False)
-        self._routing_cache: tuple[Any, tuple[str, ...], torch.Tensor] | None = None
 
     @property
     def instruments(self) -> tuple[str, ...]:
@@ -265,9 +264,9 @@ class CSN(
         return self.backbone(x)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        parts, columns = self._routing()
-        if parts == ("mix",):
+        if not self.config.inputs:  # every sub-space from the mix: one pass
             return self.backbone(self.frontend(wave))
+        parts, columns = self._routing()
         # one batch of every input's log-mel, one backbone call, each sub-space from its input
         mels = self.frontend.parts(wave, parts)
         out = self.backbone(torch.cat(list(mels.values())))
@@ -276,17 +275,14 @@ class CSN(
 
     def _routing(self) -> tuple[tuple[str, ...], torch.Tensor]:
         """The distinct inputs of ``config.inputs`` and, per input, a 0/1 row selecting the
-        embedding columns taken from its pass (recomputed when the config changes)."""
+        embedding columns taken from its pass (from the config the model holds now)."""
         cfg = self.config
-        key = (cfg.instruments, cfg.subspace_dim, tuple(cfg.inputs.items()))
-        if self._routing_cache is None or self._routing_cache[0] != key:
-            parts = tuple(dict.fromkeys(cfg.input_of(i) for i in cfg.instruments))
-            d = cfg.subspace_dim
-            columns = torch.zeros(len(parts), cfg.embedding_dim)
-            for i, instrument in enumerate(cfg.instruments):
-                columns[parts.index(cfg.input_of(instrument)), i * d : (i + 1) * d] = 1.0
-            self._routing_cache = (key, parts, columns)
-        return self._routing_cache[1], self._routing_cache[2]
+        parts = tuple(dict.fromkeys(cfg.input_of(i) for i in cfg.instruments))
+        d = cfg.subspace_dim
+        columns = torch.zeros(len(parts), cfg.embedding_dim)
+        for i, instrument in enumerate(cfg.instruments):
+            columns[parts.index(cfg.input_of(instrument)), i * d : (i + 1) * d] = 1.0
+        return parts, columns
 
     # ---- persistence (huggingface_hub mixin hooks) -------------------------------
     def _save_pretrained(self, save_directory: Path) -> None:
