@@ -26,6 +26,7 @@ three fit corpora: docs/results.md, "A post-hoc lever")::
     $E score fit.npz,fit3.npz --alpha 0.01 jazz.npz real.npz            # B
     $E score fit.npz,fit3.npz --kind shrink jazz.npz real.npz           # C
     $E ensemble shiftB.npz shiftB-v6.npz     # v4 and v6 (collect --model runs/candidate-v6)
+    $E ensemble shiftB-mix.npz shiftB-P.npz  # mix + percussive part (docs/results/hpss/)
 
 ``score`` prints, per set, pseudo-mix accuracy and the follow rates of ``instsim evaluate``
 (docs/evaluation.md) without and with the projection; with the collections of v6
@@ -226,12 +227,12 @@ def pseudo_mix(sets, projs=None) -> dict[str, np.ndarray]:
     return out
 
 
-def follows(sets, projs=None) -> tuple[float, float]:
-    """Mean over instruments and draws of the pseudo-mix follow rates (follows c, follows
-    rest) [%], as ``instsim evaluate`` computes them (segments of one time compared)."""
+def follows_per_instrument(sets, projs=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per instrument and draw, the pseudo-mix follow rates (follows c, follows rest) [%],
+    as ``instsim evaluate`` computes them (segments of one time compared)."""
     from instsim.evaluate.protocols import same_time_follow_rates
 
-    fc, fr = [], []
+    out = {}
     for c in INSTRUMENTS:
         rates = [
             same_time_follow_rates(
@@ -245,9 +246,17 @@ def follows(sets, projs=None) -> tuple[float, float]:
         ]
         rates = [r for r in rates if r is not None]
         if rates:
-            fc.append(np.mean([r["follows_c"] for r in rates]))
-            fr.append(np.mean([r["follows_rest"] for r in rates]))
-    return float(np.mean(fc)), float(np.mean(fr))
+            out[c] = tuple(np.asarray([r[k] for r in rates]) for k in ("follows_c", "follows_rest"))
+    return out
+
+
+def follows(sets, projs=None) -> tuple[float, float]:
+    """Mean over instruments and draws of the pseudo-mix follow rates (follows c, follows
+    rest) [%]."""
+    per = follows_per_instrument(sets, projs).values()
+    return float(np.mean([fc.mean() for fc, _ in per])), float(
+        np.mean([fr.mean() for _, fr in per])
+    )
 
 
 def real(path: str, projs=None) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -385,12 +394,21 @@ def ensemble(path_a: str, path_b: str) -> None:
             [normalize_subspaces(s["X"], 1), normalize_subspaces(b[key]["X"], 1)], 1
         ) / np.sqrt(2.0)
         both[key] = dict(s, X=x)
+    base_acc, base_fol = pseudo_mix(a), follows_per_instrument(a)
     for name, sets in ((path_a, a), (path_b, b), ("ensemble", both)):
         acc = pseudo_mix(sets)
+        fol = follows_per_instrument(sets)
         fc, fr = follows(sets)
         row = " ".join(f"{c} {v.mean():.1f}" for c, v in acc.items())
         mean = np.mean([v.mean() for v in acc.values()])
         print(f"{name}: {row}; mean {mean:.2f}; follows c {fc:.2f}, follows rest {fr:.2f}")
+        if sets is not a:  # per instrument, paired against the first collection
+            for c in INSTRUMENTS:
+                print(
+                    f"    {c}: accuracy {acc[c].mean():.1f} ({_paired(base_acc[c], acc[c])}), "
+                    f"follows c {fol[c][0].mean():.1f} ({_paired(base_fol[c][0], fol[c][0])}), "
+                    f"follows rest {fol[c][1].mean():.1f} ({_paired(base_fol[c][1], fol[c][1])})"
+                )
 
 
 def main() -> None:
