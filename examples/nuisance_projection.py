@@ -250,10 +250,10 @@ def follows_per_instrument(sets, projs=None) -> dict[str, tuple[np.ndarray, np.n
     return out
 
 
-def follows(sets, projs=None) -> tuple[float, float]:
+def follows(sets, projs=None, per=None) -> tuple[float, float]:
     """Mean over instruments and draws of the pseudo-mix follow rates (follows c, follows
-    rest) [%]."""
-    per = follows_per_instrument(sets, projs).values()
+    rest) [%]; ``per``: :func:`follows_per_instrument`'s result when already computed."""
+    per = (per or follows_per_instrument(sets, projs)).values()
     return float(np.mean([fc.mean() for fc, _ in per])), float(
         np.mean([fr.mean() for _, fr in per])
     )
@@ -398,7 +398,7 @@ def ensemble(path_a: str, path_b: str) -> None:
     for name, sets in ((path_a, a), (path_b, b), ("ensemble", both)):
         acc = pseudo_mix(sets)
         fol = follows_per_instrument(sets)
-        fc, fr = follows(sets)
+        fc, fr = follows(sets, per=fol)
         row = " ".join(f"{c} {v.mean():.1f}" for c, v in acc.items())
         mean = np.mean([v.mean() for v in acc.values()])
         print(f"{name}: {row}; mean {mean:.2f}; follows c {fc:.2f}, follows rest {fr:.2f}")
