@@ -165,7 +165,7 @@ class CSNConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format_version": 2 if self.inputs else 1,
+            "format_version": FORMAT_VERSION if self.inputs else 1,
             "instruments": list(self.instruments),
             "subspace_dim": self.subspace_dim,
             "backbone": self.backbone,
@@ -266,23 +266,16 @@ class CSN(
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         if not self.config.inputs:  # every sub-space from the mix: one pass
             return self.backbone(self.frontend(wave))
-        parts, columns = self._routing()
+        cfg = self.config
+        sources = [cfg.input_of(i) for i in cfg.instruments]
+        parts = tuple(dict.fromkeys(sources))  # the distinct inputs, in instrument order
         # one batch of every input's log-mel, one backbone call, each sub-space from its input
         mels = self.frontend.parts(wave, parts)
-        out = self.backbone(torch.cat(list(mels.values())))
-        out = out.reshape(len(parts), wave.shape[0], -1)
-        return (out * columns.to(out.device, out.dtype)[:, None, :]).sum(0)
-
-    def _routing(self) -> tuple[tuple[str, ...], torch.Tensor]:
-        """The distinct inputs of ``config.inputs`` and, per input, a 0/1 row selecting the
-        embedding columns taken from its pass (from the config the model holds now)."""
-        cfg = self.config
-        parts = tuple(dict.fromkeys(cfg.input_of(i) for i in cfg.instruments))
-        d = cfg.subspace_dim
-        columns = torch.zeros(len(parts), cfg.embedding_dim)
-        for i, instrument in enumerate(cfg.instruments):
-            columns[parts.index(cfg.input_of(instrument)), i * d : (i + 1) * d] = 1.0
-        return parts, columns
+        out = self.backbone(torch.cat(list(mels.values()))).reshape(len(parts), wave.shape[0], -1)
+        return torch.cat(
+            [out[parts.index(src), :, cfg.subspace(i)] for i, src in zip(cfg.instruments, sources)],
+            dim=1,
+        )
 
     # ---- persistence (huggingface_hub mixin hooks) -------------------------------
     def _save_pretrained(self, save_directory: Path) -> None:
