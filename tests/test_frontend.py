@@ -160,9 +160,53 @@ def test_strided_median_is_exact_where_taken_and_interpolates_between(stride: in
     )
 
 
+@pytest.mark.parametrize("stride", [1, 4])
+def test_median_filter_cpu_fast_path_equals_torch_median_and_keeps_gradients(stride: int) -> None:
+    # values on a coarse grid, so windows hold ties
+    x = torch.randint(0, 7, (2, 33, 60), generator=torch.Generator().manual_seed(3)).float()
+    fast = _median_filter(x, 31, -1, stride)  # CPU, no grad: numpy's selection
+    slow = _median_filter(x.clone().requires_grad_(True), 31, -1, stride)  # torch.median
+    assert torch.equal(fast, slow.detach())
+    assert torch.equal(
+        _median_filter(x, 9, -2, stride), _median_filter(x.double(), 9, -2, stride).float()
+    )
+    # training through the frontend still differentiates the masks
+    y = torch.rand(1, 20, 40, requires_grad=True)
+    _median_filter(y, 5, -1, stride).sum().backward()
+    assert y.grad is not None and float(y.grad.sum()) > 0
+    # a dtype numpy lacks falls back to torch (equal where the medians are taken)
+    b = _median_filter(x.bfloat16(), 31, -1, stride)
+    assert b.dtype == torch.bfloat16
+    assert torch.equal(b.float()[..., ::stride], fast[..., ::stride])
+
+
+def test_hpss_margin_keeps_only_what_is_clearly_percussive() -> None:
+    tone, clicks = _tone_and_clicks()
+    power = _power(tone + clicks)
+    h1, p1 = hpss_masks(power)
+    h3, p3 = hpss_masks(power, margin=3.0)
+    # each mask shrinks; what neither keeps is the residual
+    assert bool((p3 <= p1 + 1e-6).all()) and bool((h3 <= h1 + 1e-6).all())
+    assert float((h3 + p3).mean()) < float((h1 + p1).mean()) - 0.05
+    # the clicks stay in the percussive part, the tone leaves it
+    t, c = _power(tone), _power(clicks)
+    assert float((p3 * c).sum() / c.sum()) > 0.8
+    assert float((p3 * t).sum() / t.sum()) < float((p1 * t).sum() / t.sum())
+    # margin 1 is the two-way split, and the config carries the margin to the frontend
+    assert torch.equal(hpss_masks(power, margin=1.0)[1], p1)
+    x = torch.from_numpy(tone + clicks)[None]
+    plain = LogMel(LogMelConfig()).parts(x, ("percussive",))["percussive"]
+    strict = LogMel(LogMelConfig(hpss_margin=3.0)).parts(x, ("percussive",))["percussive"]
+    assert not torch.equal(plain, strict)
+
+
 def test_hpss_masks_check_their_arguments() -> None:
     power = torch.rand(1, 513, 20)
     with pytest.raises(ConfigError, match="'kernel_bins'.*odd"):
         hpss_masks(power, kernel_bins=30)
     with pytest.raises(ConfigError, match="'stride'"):
         hpss_masks(power, stride=0)
+    with pytest.raises(ConfigError, match="'margin'.*>= 1, got 0.5"):
+        hpss_masks(power, margin=0.5)
+    with pytest.raises(ConfigError, match="'frontend.hpss_margin'.*>= 1"):
+        LogMelConfig(hpss_margin=0.0)

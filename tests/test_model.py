@@ -120,8 +120,17 @@ def test_inputs_round_trip_and_config_format(tmp_path: Path) -> None:
     assert CSNConfig(**TINY).to_dict()["format_version"] == 1  # older readers still load it
     CSN(routed).save_pretrained(tmp_path)
     assert CSN.from_pretrained(tmp_path).config.inputs == routed.inputs
-    with pytest.raises(ConfigError, match="format 3, newer than this instsim reads"):
-        CSNConfig.from_dict(d | {"format_version": 3})
+    with pytest.raises(ConfigError, match="format 4, newer than this instsim reads"):
+        CSNConfig.from_dict(d | {"format_version": 4})
+    # a split with a margin needs format 3: a format-2 reader would ignore the margin
+    margined = CSNConfig.from_dict(d | {"frontend": {**d["frontend"], "hpss_margin": 2.0}})
+    assert margined.frontend.hpss_margin == 2.0
+    assert margined.to_dict()["format_version"] == 3
+    assert CSNConfig.from_dict(margined.to_dict()) == margined
+    mix_only = CSNConfig.from_dict(
+        CSNConfig(**TINY).to_dict() | {"frontend": margined.to_dict()["frontend"]}
+    )
+    assert mix_only.to_dict()["format_version"] == 1  # no split is computed: the margin is moot
 
 
 def test_save_load_round_trip_is_exact(tmp_path: Path) -> None:

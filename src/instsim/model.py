@@ -40,9 +40,11 @@ __all__ = [
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
-FORMAT_VERSION = 2
-"""Newest ``config.json`` format this version reads. 2 added ``inputs``; a config that
-routes every sub-space to the mix is still written as 1, so older readers load it."""
+FORMAT_VERSION = 3
+"""Newest ``config.json`` format this version reads. 2 added ``inputs``, 3
+``frontend.hpss_margin``. A config is written with the oldest format that holds it (1 when
+every sub-space reads the mix, 2 when the split has margin 1), so older readers load it,
+and a reader too old for what the model needs refuses it instead of ignoring a key."""
 
 
 def missing_model_files(folder: str | os.PathLike) -> list[str]:
@@ -163,9 +165,16 @@ class CSNConfig:
         self.subspace(instrument)  # unknown names raise
         return self.inputs.get(instrument, "mix")
 
+    @property
+    def format_version(self) -> int:
+        """The oldest ``config.json`` format that holds this config (:data:`FORMAT_VERSION`)."""
+        if not self.inputs:
+            return 1
+        return 3 if self.frontend.hpss_margin != 1 else 2
+
     def to_dict(self) -> dict[str, Any]:
         return {
-            "format_version": FORMAT_VERSION if self.inputs else 1,
+            "format_version": self.format_version,
             "instruments": list(self.instruments),
             "subspace_dim": self.subspace_dim,
             "backbone": self.backbone,
