@@ -172,6 +172,10 @@ def mel_filterbank(sr: int, n_fft: int, n_mels: int, f_min: float, f_max: float)
     return weights.astype(np.float32)
 
 
+_MEDIAN_CHUNK = 1 << 18
+"""Window elements per chunk of :func:`_window_median`."""
+
+
 def _window_median(windows: torch.Tensor) -> torch.Tensor:
     """Median over the last dimension (odd length) of a batch of windows.
 
@@ -194,10 +198,6 @@ def _window_median(windows: torch.Tensor) -> torch.Tensor:
         chunk.partition(k, axis=-1)
         out[a : a + step] = chunk[..., k]
     return torch.from_numpy(out.reshape(w.shape[:-1]))
-
-
-_MEDIAN_CHUNK = 1 << 18
-"""Window elements per chunk of :func:`_window_median`."""
 
 
 def _median_filter(x: torch.Tensor, size: int, dim: int, stride: int = 1) -> torch.Tensor:
