@@ -200,6 +200,27 @@ def test_hpss_margin_keeps_only_what_is_clearly_percussive() -> None:
     assert not torch.equal(plain, strict)
 
 
+def test_other_part_db_turns_the_other_part_down_instead_of_out() -> None:
+    tone, clicks = _tone_and_clicks()
+    x = torch.from_numpy(tone + clicks)[None]
+    fe = LogMel(LogMelConfig())
+    power = fe._power(x)
+    h, p = hpss_masks(power)
+    # -12 dB: the harmonic part is the mix with its percussive part at 1/15.85 of its power
+    blend = LogMel(LogMelConfig(hpss_other_part_db=-12.0))
+    keep = 10 ** (-1.2)
+    want = fe._log_mel(power * (h + keep * p))
+    torch.testing.assert_close(blend.parts(x, ("harmonic",))["harmonic"], want)
+    # so it lies between the harmonic part and the mix, and 0 dB is the mix itself
+    pure = fe.parts(x, ("harmonic", "mix"))
+    d_pure = float((blend.parts(x, ("harmonic",))["harmonic"] - pure["mix"]).abs().mean())
+    assert d_pure < float((pure["harmonic"] - pure["mix"]).abs().mean())
+    whole = LogMel(LogMelConfig(hpss_other_part_db=0.0)).parts(x, ("percussive",))["percussive"]
+    torch.testing.assert_close(whole, pure["mix"])
+    with pytest.raises(ConfigError, match="'frontend.hpss_other_part_db'.*<= 0 dB or null"):
+        LogMelConfig(hpss_other_part_db=3.0)
+
+
 def test_hpss_masks_check_their_arguments() -> None:
     power = torch.rand(1, 513, 20)
     with pytest.raises(ConfigError, match="'kernel_bins'.*odd"):

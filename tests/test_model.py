@@ -131,6 +131,9 @@ def test_inputs_round_trip_and_config_format(tmp_path: Path) -> None:
         CSNConfig(**TINY).to_dict() | {"frontend": margined.to_dict()["frontend"]}
     )
     assert mix_only.to_dict()["format_version"] == 1  # no split is computed: the margin is moot
+    blended = CSNConfig.from_dict(d | {"frontend": {**d["frontend"], "hpss_other_part_db": -12}})
+    assert blended.to_dict()["format_version"] == 3
+    assert CSNConfig.from_dict(json.loads(json.dumps(blended.to_dict()))) == blended
 
 
 def test_save_load_round_trip_is_exact(tmp_path: Path) -> None:

@@ -68,6 +68,11 @@ class LogMelConfig:
         Separation margin of the split (:func:`hpss_masks`); 1 (the default) splits
         the mix in two, a larger margin drops what is not clearly harmonic or
         percussive from both parts.
+    hpss_other_part_db : float <= 0 or None [dB]
+        Level at which each part keeps the other one: ``-12`` makes the harmonic part
+        the mix with its percussive part 12 dB down (and the percussive part the mix
+        with its harmonic part 12 dB down), a mix as training's part-level gains make
+        them; ``None`` (the default) keeps none of it.
     """
 
     sample_rate: int = 22050
@@ -85,6 +90,7 @@ class LogMelConfig:
     hpss_mask_power: float = 2.0
     hpss_stride: int = 1
     hpss_margin: float = 1.0
+    hpss_other_part_db: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("sample_rate", "n_fft", "hop_length", "n_mels"):
@@ -98,6 +104,13 @@ class LogMelConfig:
         self.hpss_margin = _validate.number("frontend.hpss_margin", self.hpss_margin)
         if self.hpss_margin < 1:
             raise ConfigError("frontend.hpss_margin", f"must be >= 1, got {self.hpss_margin!r}")
+        if self.hpss_other_part_db is not None:
+            db = _validate.number("frontend.hpss_other_part_db", self.hpss_other_part_db)
+            if db > 0:
+                raise ConfigError(
+                    "frontend.hpss_other_part_db", f"must be <= 0 dB or null, got {db!r}"
+                )
+            self.hpss_other_part_db = db
         for name in ("f_min_hz", "f_max_hz", "log_offset", "norm_mean", "norm_std"):
             setattr(self, name, _validate.number(f"frontend.{name}", getattr(self, name)))
         nyquist = self.sample_rate / 2
@@ -336,6 +349,9 @@ class LogMel(nn.Module):
                 c.hpss_stride,
                 c.hpss_margin,
             )
+            if c.hpss_other_part_db is not None:  # each part keeps the other one, turned down
+                keep = 10.0 ** (c.hpss_other_part_db / 10.0)  # a power ratio
+                h, p = h + keep * p, p + keep * h
             masks = {"harmonic": h, "percussive": p}
         return {n: self._log_mel(power if n == "mix" else power * masks[n]) for n in names}
 

@@ -42,9 +42,10 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 FORMAT_VERSION = 3
 """Newest ``config.json`` format this version reads. 2 added ``inputs``, 3
-``frontend.hpss_margin``. A config is written with the oldest format that holds it (1 when
-every sub-space reads the mix, 2 when the split has margin 1), so older readers load it,
-and a reader too old for what the model needs refuses it instead of ignoring a key."""
+``frontend.hpss_margin`` and ``frontend.hpss_other_part_db``. A config is written with the
+oldest format that holds it (1 when every sub-space reads the mix, 2 when the split is
+librosa's plain two-way split), so older readers load it, and a reader too old for what
+the model needs refuses it instead of ignoring a key."""
 
 
 def missing_model_files(folder: str | os.PathLike) -> list[str]:
@@ -170,7 +171,8 @@ class CSNConfig:
         """The oldest ``config.json`` format that holds this config (:data:`FORMAT_VERSION`)."""
         if not self.inputs:
             return 1
-        return 3 if self.frontend.hpss_margin != 1 else 2
+        fe = self.frontend
+        return 3 if fe.hpss_margin != 1 or fe.hpss_other_part_db is not None else 2
 
     def to_dict(self) -> dict[str, Any]:
         return {
