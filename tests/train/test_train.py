@@ -152,7 +152,7 @@ def test_killed_and_resumed_run_equals_uninterrupted(
 
 @pytest.mark.slow
 def test_stage3_can_start_from_a_trained_model(
-    trained: Path, tiny_corpus: Path, tmp_path: Path
+    trained: Path, tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cfg = _tiny(tiny_corpus)
     cfg["stages"] = ["stage3"]
@@ -161,7 +161,16 @@ def test_stage3_can_start_from_a_trained_model(
     # inference-time routing is not part of the trained network: a start model without it fits
     cfg["model"]["inputs"] = {"drums": "percussive"}
     cfg["model"].setdefault("frontend", {})["hpss_stride"] = 4
+    # ... and the triplet loss embeds each pseudo-mix through it: drums from the percussive part
+    from instsim.frontend import LogMel
+
+    asked: list[tuple[str, ...]] = []
+    parts = LogMel.parts
+    monkeypatch.setattr(
+        LogMel, "parts", lambda fe, w, names: asked.append(names) or parts(fe, w, names)
+    )
     out = train(cfg, tmp_path / "tuned", progress=False, say=lambda s: None)
+    assert ("percussive", "mix") in asked
     saved = json.loads((out / "config.json").read_text())
     assert saved["inputs"] == {"drums": "percussive"} and saved["frontend"]["hpss_stride"] == 4
     a, b = _tensors(trained), _tensors(out)
