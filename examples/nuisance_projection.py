@@ -45,6 +45,7 @@ import itertools
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from instsim import INSTRUMENTS, Extractor
 from instsim.evaluate.report import paired_change
@@ -80,6 +81,40 @@ def sparse_rest(specs, condition: str, pieces, rng) -> list:
     return out
 
 
+class EqAverage(torch.nn.Module):
+    """Test-time averaging over the training's own mix EQ (docs/results/hpss/README.md, H7).
+
+    The output is the mean of the L2-normalised sub-space vectors of the segment and of
+    ``k`` copies through fixed broad EQs drawn as training draws them
+    (``random_mix_eq``, ``max_db`` 6, generators seeded 1..k; the same EQs for every
+    segment).
+    """
+
+    def __init__(self, model: torch.nn.Module, sample_rate: int, k: int, max_db: float = 6.0):
+        super().__init__()
+        self.model, self.sample_rate, self.max_db = model, sample_rate, max_db
+        self.seeds = list(range(1, k + 1))
+        self.config = model.config
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        from instsim.data.production import random_mix_eq
+
+        n = len(self.config.instruments)
+        views = [wave] + [
+            torch.from_numpy(
+                np.stack(
+                    [
+                        random_mix_eq(w, self.sample_rate, np.random.default_rng(seed), self.max_db)
+                        for w in wave.cpu().numpy()
+                    ]
+                )
+            ).to(wave.device)
+            for seed in self.seeds
+        ]
+        outs = [normalize_subspaces(self.model(v).float().cpu().numpy(), n) for v in views]
+        return torch.from_numpy(np.mean(outs, axis=0)).to(wave.device)
+
+
 def collect(
     data_home: str,
     split: str,
@@ -88,6 +123,7 @@ def collect(
     model: str | None,
     seconds: float = 10.0,
     sparse: bool = False,
+    tta_eq: int = 0,
 ) -> None:
     from instsim.data.cache import GroupCache
     from instsim.data.groups import passes_test_filter
@@ -96,6 +132,8 @@ def collect(
     from instsim.plugins.datasets import open_dataset
 
     ext = Extractor.from_pretrained(model, device="cpu")
+    if tta_eq:
+        ext.model = EqAverage(ext.model, ext.sample_rate, tta_eq)
     ds = open_dataset("slakh", data_home)
     ids = ds.track_ids(split)
     cache = GroupCache.build(ds, None, ext.sample_rate, track_ids=ids, on_error="skip")
@@ -422,6 +460,7 @@ def main() -> None:
     a.add_argument("--model")
     a.add_argument("--segment-seconds", type=float, default=10.0)
     a.add_argument("--sparse-rest", action="store_true")
+    a.add_argument("--tta-eq", type=int, default=0, metavar="K")
     a = sub.add_parser("real")
     a.add_argument("set_dir")
     a.add_argument("out")
@@ -448,6 +487,7 @@ def main() -> None:
             args.model,
             args.segment_seconds,
             args.sparse_rest,
+            args.tta_eq,
         )
     elif args.cmd == "real":
         collect_real(args.set_dir, args.out, args.model)
