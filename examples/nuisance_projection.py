@@ -27,7 +27,8 @@ three fit corpora: docs/results.md, "A post-hoc lever")::
     $E score fit.npz,fit3.npz --kind shrink jazz.npz real.npz           # C
     $E ensemble shiftB.npz shiftB-v6.npz     # v4 and v6 (collect --model runs/candidate-v6)
     $E ensemble shiftB-mix.npz shiftB-P.npz  # mix + percussive part (docs/results/hpss/)
-    $E collect data/synth-shiftB test shiftB-tta2.npz --model V4 --tta-eq 2  # H7 (hpss/)
+    $E collect data/synth-shiftB test shiftB-tta2.npz --model V4 --tta-eq 2
+    # H7 (docs/results/hpss/): V4 = the bundled files, config.json without "inputs"
 
 ``score`` prints, per set, pseudo-mix accuracy and the follow rates of ``instsim evaluate``
 (docs/evaluation.md) without and with the projection; with the collections of v6
