@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from click.testing import CliRunner
 
@@ -164,13 +165,23 @@ def test_stage3_can_start_from_a_trained_model(
     # ... and the triplet loss embeds each pseudo-mix through it: drums from the percussive part
     from instsim.frontend import LogMel
 
-    asked: list[tuple[str, ...]] = []
+    # (training steps run with autograd on; the validation embeds under inference_mode)
+    asked: list[tuple[tuple[str, ...], bool]] = []
     parts = LogMel.parts
-    monkeypatch.setattr(
-        LogMel, "parts", lambda fe, w, names: asked.append(names) or parts(fe, w, names)
-    )
+
+    def spy(fe: LogMel, w: torch.Tensor, names: tuple[str, ...]) -> dict:
+        asked.append((names, torch.is_inference_mode_enabled()))
+        return parts(fe, w, names)
+
+    monkeypatch.setattr(LogMel, "parts", spy)
     out = train(cfg, tmp_path / "tuned", progress=False, say=lambda s: None)
-    assert ("percussive", "mix") in asked
+    assert (("percussive", "mix"), False) in asked
+    # stage3.through_inputs: false trains every sub-space on the mix (v4.1's recipe)
+    asked.clear()
+    mix_cfg = {**cfg, "stage3": {**cfg["stage3"], "through_inputs": False}}
+    mixed = train(mix_cfg, tmp_path / "tuned-mix", progress=False, say=lambda s: None)
+    assert not [a for a in asked if not a[1]]
+    assert json.loads((mixed / "config.json").read_text())["inputs"] == {"drums": "percussive"}
     saved = json.loads((out / "config.json").read_text())
     assert saved["inputs"] == {"drums": "percussive"} and saved["frontend"]["hpss_stride"] == 4
     a, b = _tensors(trained), _tensors(out)

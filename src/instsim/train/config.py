@@ -218,6 +218,11 @@ class Stage3Config:
         Face Hub repo id, or ``"default"`` (the bundled model). Its architecture and
         frontend must equal ``model``'s. Use it to fine-tune a model on other data or to
         continue a run whose checkpoints are gone (the optimizer state starts afresh).
+    through_inputs : bool
+        Embed the training pseudo-mixes through ``model.inputs`` (each sub-space from its
+        own part of the mix, as the saved model will be used; the default), or, false,
+        every sub-space from the mix, the saved model still carrying ``model.inputs``:
+        how v4.1's recipe reproduces v4's weights, trained before routing existed.
     """
 
     triplet_loss: LossSpec = field(
@@ -238,6 +243,7 @@ class Stage3Config:
     normalize: bool = True
     valid_pseudo_mix: int = 10
     init_from: str | None = None
+    through_inputs: bool = True
 
     def schedule(self, epoch: int) -> tuple[float, float]:
         """``(lr, aux_weight)`` in force during ``epoch`` (1-based)."""

@@ -583,7 +583,8 @@ def train_stage3(ctx: StageContext, stage1: dict[str, Path], init: CSN | Path | 
                 for s in (g[0].anchor, g[0].positive, g[0].negative)
             ]
         )
-        emb = model(torch.from_numpy(waves).to(ctx.device))
+        x = torch.from_numpy(waves).to(ctx.device)
+        emb = model(x) if s3.through_inputs else model.embed_mel(model.frontend(x))
         emb_n = (normalize_rows(emb, n_sub) if s3.normalize else emb).view(b, 3, -1)
         a_i, p_i, n_i, masks = [], [], [], []
         for i, g in enumerate(groups):
