@@ -20,6 +20,23 @@ def test_shipped_configs_load(name: str) -> None:
     assert cfg.stage3.triplet_loss.options["margin"] == 0.2
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_loads(path: Path) -> None:
+    cfg = load_config(path)
+    assert cfg.stages and cfg.csn_config().instruments
+
+
+def test_the_default_recipe_describes_the_bundled_model() -> None:
+    """configs/default-model.yaml writes the bundled config.json (routing included) and
+    trains its weights as they were trained: on the mix."""
+    from instsim.model import CSNConfig
+
+    cfg = load_config(ROOT / "configs" / "default-model.yaml")
+    bundled = CSNConfig.from_json(ROOT / "src" / "instsim" / "models" / "default" / "config.json")
+    assert cfg.csn_config() == bundled
+    assert bundled.inputs and cfg.stage3.through_inputs is False
+
+
 def test_paper_recipe_numbers() -> None:
     cfg = load_config(ROOT / "configs" / "paper.yaml")
     assert (cfg.stage3.triplets_per_epoch, cfg.stage3.epochs, cfg.stage3.batch_size) == (
