@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from instsim import Extractor
 from instsim.cli import main
-from instsim.errors import ConfigError
+from instsim.errors import ConfigError, DatasetError
 from instsim.train.runner import train
 from tests.conftest import SR, music
 
@@ -201,9 +201,30 @@ def test_stage3_can_start_from_a_trained_model(
 
 def test_existing_run_needs_resume(tmp_path: Path, tiny_corpus: Path) -> None:
     (tmp_path / "train_config.yaml").write_text("{}")
+    (tmp_path / "checkpoints" / "stage3").mkdir(parents=True)
+    (tmp_path / "checkpoints" / "stage3" / "epoch-001.pt").write_bytes(b"trained")
     cfg = dict(TINY, dataset={"data_home": str(tiny_corpus)})
     with pytest.raises(ConfigError, match="--resume"):
         train(cfg, tmp_path, progress=False, say=lambda s: None)
+
+
+def test_a_run_refused_before_training_anything_can_be_started_again(
+    tmp_path: Path, tiny_corpus: Path
+) -> None:
+    cfg = _tiny(tiny_corpus)
+    cfg["stages"] = ["stage3"]
+    cfg["stage3"].update(epochs=1, aux_weight=0, tempo_bin_bpm=1e-3)  # no tempo group of 3
+    with pytest.raises(DatasetError, match="tempo groups"):
+        train(cfg, tmp_path / "run", progress=False, say=lambda s: None)
+    assert (tmp_path / "run" / "train_config.yaml").exists()  # it got as far as caching
+    cfg["stage3"]["tempo_bin_bpm"] = 35.0
+    said: list[str] = []
+    out = train(cfg, tmp_path / "run", progress=False, say=said.append)
+    assert (out / "model.safetensors").is_file()
+    assert any("trained nothing; starting it again" in s for s in said)
+    # now it holds a model: a third start needs --resume
+    with pytest.raises(ConfigError, match="--resume"):
+        train(cfg, tmp_path / "run", progress=False, say=lambda s: None)
 
 
 def test_bad_config_fails_before_any_work(tmp_path: Path, tiny_corpus: Path) -> None:

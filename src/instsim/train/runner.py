@@ -80,6 +80,16 @@ def _first_difference(a: Any, b: Any, prefix: str = "") -> str | None:
     return None if a == b else prefix or "<root>"
 
 
+def _holds_training(out: Path) -> bool:
+    """Whether ``out`` holds trained work: a saved model, a checkpoint or a stage's output."""
+    if (out / WEIGHTS_NAME).is_file():
+        return True
+    return any(
+        d.is_dir() and any(p.is_file() for p in d.rglob("*"))
+        for d in (out / "checkpoints", out / "stage1", out / "stage2", out / "baseline")
+    )
+
+
 def train(
     config: TrainConfig | str | os.PathLike | dict[str, Any],
     out: str | os.PathLike,
@@ -123,12 +133,16 @@ def train(
     out = Path(out)
     saved = out / "train_config.yaml"
     if saved.exists() and not resume:
-        raise ConfigError(
-            "out",
-            f"{str(out)!r} already holds a training run; pass --resume to continue it "
-            "or choose another folder",
-        )
-    if saved.exists():
+        if _holds_training(out):
+            raise ConfigError(
+                "out",
+                f"{str(out)!r} already holds a training run; pass --resume to continue it "
+                "or choose another folder",
+            )
+        # a run that stopped before training anything (bad data, a stage refused at its
+        # door): start it again, reusing its cache
+        say(f"note: {str(out)!r} holds a run that trained nothing; starting it again")
+    elif saved.exists():
         import yaml
 
         # read back through today's dataclasses: a field added since the run started
