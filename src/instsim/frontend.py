@@ -193,7 +193,7 @@ def _window_median(windows: torch.Tensor) -> torch.Tensor:
     """Median over the last dimension (odd length) of a batch of windows.
 
     On the CPU, outside autograd, it is numpy's introselect (``np.partition``) on
-    cache-sized chunks, 2.5-3x faster than ``torch.median`` on 2 threads for 31-long
+    cache-sized chunks, 2.4-3.2x faster than ``torch.median`` on 2 threads for 31-long
     windows (docs/performance.md); both select the same element, so the result is
     identical. Elsewhere (a GPU, a graph that needs gradients, a dtype numpy lacks) it
     is ``torch.median``.
