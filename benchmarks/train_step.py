@@ -53,7 +53,8 @@ def main() -> None:
         model.zero_grad(set_to_none=True)
         return time.perf_counter() - t
 
-    step(False), step(True)  # warm-up
+    for routed in (False, True):  # warm-up
+        step(routed)
     times: dict[str, list[float]] = {"floor": [], "routed": []}
     for _ in range(args.steps):
         times["floor"].append(step(False))

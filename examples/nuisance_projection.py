@@ -436,8 +436,10 @@ def ensemble(path_a: str, path_b: str) -> None:
         both[key] = dict(s, X=x)
     base_acc, base_fol = pseudo_mix(a), follows_per_instrument(a)
     for name, sets in ((path_a, a), (path_b, b), ("ensemble", both)):
-        acc = pseudo_mix(sets)
-        fol = follows_per_instrument(sets)
+        if sets is a:
+            acc, fol = base_acc, base_fol
+        else:
+            acc, fol = pseudo_mix(sets), follows_per_instrument(sets)
         fc, fr = follows(sets, per=fol)
         row = " ".join(f"{c} {v.mean():.1f}" for c, v in acc.items())
         mean = np.mean([v.mean() for v in acc.values()])

@@ -59,13 +59,23 @@ def odd_positive_int(name: str, value: object) -> int:
     return v
 
 
-def number(name: str, value: object, *, unit: str = "", positive: bool = False) -> float:
-    """``value`` as a finite ``float`` (``> 0`` with ``positive``); ``unit`` goes in the message."""
+def number(
+    name: str,
+    value: object,
+    *,
+    unit: str = "",
+    positive: bool = False,
+    minimum: float | None = None,
+) -> float:
+    """``value`` as a finite ``float`` (``> 0`` with ``positive``, at least ``minimum`` when
+    given); ``unit`` goes in the message."""
     what = ("a positive" if positive else "a finite") + " number" + (f" of {unit}" if unit else "")
+    if minimum is not None:
+        what += f" >= {minimum:g}"
     if isinstance(value, bool) or not isinstance(value, Real):
         raise ConfigError(name, f"must be {what}, got {value!r}")
     v = float(value)
-    if not math.isfinite(v) or (positive and v <= 0):
+    if not math.isfinite(v) or (positive and v <= 0) or (minimum is not None and v < minimum):
         raise ConfigError(name, f"must be {what}, got {value!r}")
     return v
 

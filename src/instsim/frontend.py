@@ -101,9 +101,7 @@ class LogMelConfig:
         self.hpss_mask_power = _validate.number(
             "frontend.hpss_mask_power", self.hpss_mask_power, positive=True
         )
-        self.hpss_margin = _validate.number("frontend.hpss_margin", self.hpss_margin)
-        if self.hpss_margin < 1:
-            raise ConfigError("frontend.hpss_margin", f"must be >= 1, got {self.hpss_margin!r}")
+        self.hpss_margin = _validate.number("frontend.hpss_margin", self.hpss_margin, minimum=1)
         if self.hpss_other_part_db is not None:
             db = _validate.number("frontend.hpss_other_part_db", self.hpss_other_part_db)
             if db > 0:
@@ -283,31 +281,25 @@ def hpss_masks(
     kernel_bins = _validate.odd_positive_int("kernel_bins", kernel_bins)
     stride = _validate.positive_int("stride", stride)
     mask_power = _validate.number("mask_power", mask_power, positive=True)
-    margin = _validate.number("margin", margin)
-    if margin < 1:
-        raise ConfigError("margin", f"must be >= 1, got {margin!r}")
+    margin = _validate.number("margin", margin, minimum=1)
     magnitude = power.sqrt()
     harmonic = _median_filter(magnitude, kernel_frames, -1, stride)
     percussive = _median_filter(magnitude, kernel_bins, -2, stride)
-    if margin == 1:  # the two masks share their terms
-        return _softmasks(harmonic, percussive, mask_power)
-    return (
-        _softmasks(harmonic, margin * percussive, mask_power)[0],
-        _softmasks(margin * harmonic, percussive, mask_power)[1],
-    )
-
-
-def _softmasks(a: torch.Tensor, b: torch.Tensor, power: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """librosa's ``softmask`` both ways: ``a^p / (a^p + b^p)`` and ``b^p / (a^p + b^p)``, the
-    two scaled by the larger first (no underflow); 0 where both are 0."""
-    scale = torch.maximum(a, b)
+    # librosa's softmask: scale by the larger of the two first (no underflow), 0 where both are 0
+    scale = torch.maximum(harmonic, percussive)
     silent = scale < torch.finfo(scale.dtype).tiny
     scale = torch.where(silent, torch.ones_like(scale), scale)
-    ap = (a / scale).pow(power)
-    bp = (b / scale).pow(power)
-    total = ap + bp
-    zero = torch.zeros_like(total)
-    return torch.where(silent, zero, ap / total), torch.where(silent, zero, bp / total)
+    hp = (harmonic / scale).pow(mask_power)
+    pp = (percussive / scale).pow(mask_power)
+    zero = torch.zeros_like(hp)
+    if margin == 1:  # the two masks share their denominator
+        total = hp + pp
+        return torch.where(silent, zero, hp / total), torch.where(silent, zero, pp / total)
+    w = margin**mask_power  # (m x)^p = m^p x^p
+    return (
+        torch.where(silent, zero, hp / (hp + w * pp)),
+        torch.where(silent, zero, pp / (pp + w * hp)),
+    )
 
 
 class LogMel(nn.Module):
